@@ -1,0 +1,84 @@
+"""Run every loop benchmark for each implementation and print a ratio table.
+
+Implementations, each in its own process: loop-core compiled (the installed
+wheel), loop-core pure (its sources put first on the path), stock asyncio and
+uvloop. Ratios are "times faster than" the reference: above 1 means faster.
+``--output FILE`` also writes the table as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def measure(impl: str, repeats: int, pure_path: str | None) -> dict[str, float]:
+    env = dict(os.environ)
+    if pure_path:
+        env["PYTHONPATH"] = pure_path
+    output = subprocess.run(
+        [sys.executable, str(HERE / "workloads.py"), impl, str(repeats)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    results: dict[str, float] = json.loads(output)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pure-path", required=True, help="PYTHONPATH that imports pure sources")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+
+    runs = {
+        "loop-core compiled": measure("loop_core", args.repeats, None),
+        "loop-core pure": measure("loop_core", args.repeats, args.pure_path),
+        "asyncio": measure("asyncio", args.repeats, None),
+        "uvloop": measure("uvloop", args.repeats, None),
+    }
+    if runs["loop-core compiled"].pop("_compiled") != 1.0:
+        print("the 'compiled' run imported pure Python: build with LOOP_MYPYC=1", file=sys.stderr)
+        return 1
+    if runs["loop-core pure"].pop("_compiled") != 0.0:
+        print("the 'pure' run imported compiled modules", file=sys.stderr)
+        return 1
+
+    header = (
+        "| workload | compiled (ms) | pure (ms) | asyncio (ms) | uvloop (ms) "
+        "| compiled vs asyncio | compiled vs uvloop | pure vs asyncio |"
+    )
+    lines = [header, "|" + "---|" * 8]
+    for name in runs["asyncio"]:
+        c, p = runs["loop-core compiled"][name], runs["loop-core pure"][name]
+        a, u = runs["asyncio"][name], runs["uvloop"][name]
+        lines.append(
+            f"| {name} | {c * 1e3:.1f} | {p * 1e3:.1f} | {a * 1e3:.1f} | {u * 1e3:.1f} "
+            f"| {a / c:.2f}x | {u / c:.2f}x | {a / p:.2f}x |"
+        )
+    table = "\n".join(lines)
+    machine = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores"
+    print(machine)
+    print(table)
+    if args.output:
+        args.output.write_text(
+            "# Benchmark results\n\n"
+            "Made by `python3 dev.py nox -s bench -- --output benchmarks/RESULTS.md` "
+            f"({machine}). Best of {args.repeats} runs; ratios above 1 mean loop-core is "
+            "faster.\n\n" + table + "\n"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Every workflow of the loop monorepo.
+
+Plain ``nox`` runs what CI needs: lint, types, tests (each package on every
+Python, pure and compiled), integration, docs, build and alone. ``demo`` and
+``bench`` run on request. Siblings are always installed from wheels built here
+from the checkout, never from a package index, and compiled wheels are cached
+under ``.nox-wheels/`` by a hash of their sources.
+
+Python 3.12 and 3.13 are looked up on PATH and under pyenv; a missing one is
+reported and its sessions are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+PACKAGES_DIR = ROOT / "packages"
+WHEELHOUSE = ROOT / ".nox-wheels"
+REPORTS = ROOT / ".reports"
+DIST = ROOT / "dist"
+
+# Distribution -> import name, in dependency order.
+PACKAGES: dict[str, str] = {
+    "loop-core": "loop_core",
+    "loop-sync": "loop_sync",
+    "loop-executor": "loop_executor",
+    "loop-transports": "loop_transports",
+    "loop-ssl": "loop_ssl",
+}
+# Each package's siblings, transitively (what `alone` may install with it).
+SIBLINGS: dict[str, list[str]] = {
+    "loop-core": [],
+    "loop-sync": ["loop-core"],
+    "loop-executor": ["loop-core"],
+    "loop-transports": ["loop-core", "loop-executor"],
+    "loop-ssl": ["loop-core", "loop-executor", "loop-transports"],
+}
+PYTHONS = ["3.11", "3.12", "3.13"]
+MODES = ["pure", "compiled"]
+DEFAULT_PYTHON = "3.11"
+
+TEST_REQUIREMENTS = ["pytest>=8,<10"]
+TOOLS = ROOT / "requirements" / "tools.txt"
+
+nox.options.sessions = ["lint", "types", "tests", "integration", "docs", "build", "alone"]
+nox.options.error_on_missing_interpreters = False
+nox.options.download_python = "never"
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+
+
+def _find_interpreters() -> None:
+    """Put pyenv-installed interpreters of PYTHONS on PATH; report missing ones."""
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    pyenv_executable = shutil.which("pyenv")
+    if pyenv_executable:
+        result = subprocess.run(
+            [pyenv_executable, "root"], capture_output=True, text=True, check=False
+        )
+        if result.returncode == 0 and result.stdout.strip():
+            pyenv_root = result.stdout.strip()
+    missing = []
+    for version in PYTHONS:
+        candidates = sorted(Path(pyenv_root, "versions").glob(f"{version}.*/bin/python{version}"))
+        if candidates:
+            os.environ["PATH"] = f"{candidates[-1].parent}{os.pathsep}{os.environ['PATH']}"
+        elif not _runs(f"python{version}"):
+            missing.append(version)
+    if missing:
+        print(
+            f"noxfile: Python {', '.join(missing)} not found on PATH or under "
+            f"{pyenv_root}/versions; sessions for it are skipped.",
+            file=sys.stderr,
+        )
+
+
+def _runs(command: str) -> bool:
+    # pyenv shims exist for versions that are not selected and then fail.
+    path = shutil.which(command)
+    if path is None:
+        return False
+    result = subprocess.run([path, "-c", "pass"], capture_output=True, check=False)
+    return result.returncode == 0
+
+
+_find_interpreters()
+
+
+def _source_digest(dist: str) -> str:
+    digest = hashlib.sha256()
+    for name in [dist, *SIBLINGS[dist]]:
+        package_dir = PACKAGES_DIR / name
+        files = [package_dir / "pyproject.toml", package_dir / "hatch_build.py"]
+        files += sorted((package_dir / "src").rglob("*.py"))
+        for path in files:
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _python_tag(session: nox.Session) -> str:
+    tag = session.run(
+        "python",
+        "-c",
+        "import sys; print(f'cp{sys.version_info[0]}{sys.version_info[1]}')",
+        silent=True,
+    )
+    return str(tag).strip()
+
+
+def build_wheels(session: nox.Session, mode: str) -> dict[str, Path]:
+    """Build (or reuse) a wheel of every package for *mode*; return them by name."""
+    compiled = mode == "compiled"
+    house = WHEELHOUSE / (f"compiled-{_python_tag(session)}" if compiled else "pure")
+    env = {
+        "LOOP_MYPYC": "1" if compiled else "0",
+        "LOOP_MYPYC_PATH": os.pathsep.join(str(PACKAGES_DIR / d / "src") for d in PACKAGES),
+    }
+    wheels: dict[str, Path] = {}
+    for dist in PACKAGES:
+        target = house / f"{dist}-{_source_digest(dist)}"
+        found = sorted(target.glob("*.whl"))
+        if not found:
+            shutil.rmtree(target, ignore_errors=True)
+            session.run(
+                "python",
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--quiet",
+                "--wheel-dir",
+                str(target),
+                str(PACKAGES_DIR / dist),
+                env=env,
+            )
+            found = sorted(target.glob("*.whl"))
+        wheels[dist] = found[-1]
+    return wheels
+
+
+def install_wheels(session: nox.Session, wheels: list[Path], *extra: str) -> None:
+    # --force-reinstall: a reused venv must not keep a wheel of the other mode.
+    session.install("--force-reinstall", "--no-deps", *map(str, wheels))
+    session.install(*{"mypy_extensions>=1.0", *extra})
+
+
+def run_pytest(session: nox.Session, target: Path, report: str, mode: str, *args: str) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    session.run(
+        "pytest",
+        str(target),
+        f"--junitxml={REPORTS / (report + '.xml')}",
+        "-q",
+        *args,
+        *session.posargs,
+        env={"LOOP_EXPECT_COMPILED": "1" if mode == "compiled" else "0"},
+    )
+
+
+@nox.session(python=PYTHONS)
+@nox.parametrize("mode", MODES)
+def tests(session: nox.Session, mode: str) -> None:
+    """Each package's own tests, on this Python, pure or compiled."""
+    wheels = build_wheels(session, mode)
+    install_wheels(session, list(wheels.values()), *TEST_REQUIREMENTS)
+    for dist in PACKAGES:
+        run_pytest(
+            session, PACKAGES_DIR / dist / "tests", f"tests-{session.python}-{mode}-{dist}", mode
+        )
+
+
+@nox.session(python=DEFAULT_PYTHON)
+@nox.parametrize("mode", MODES)
+def integration(session: nox.Session, mode: str) -> None:
+    """The shared suite, on our loop, stock asyncio and uvloop side by side."""
+    wheels = build_wheels(session, mode)
+    install_wheels(session, list(wheels.values()), *TEST_REQUIREMENTS, "uvloop>=0.19")
+    run_pytest(session, ROOT / "integration-tests", f"integration-{mode}", mode)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def types(session: nox.Session) -> None:
+    """mypy --strict over every package, its tests, and the repository's scripts."""
+    session.install("-r", str(TOOLS))
+    session.install(*TEST_REQUIREMENTS, "uvloop>=0.19", "nox", "hatchling>=1.25")
+    for dist in PACKAGES:
+        session.install("--no-deps", "-e", str(PACKAGES_DIR / dist), env={"LOOP_MYPYC": "0"})
+    targets = [str(PACKAGES_DIR / dist / sub) for dist in PACKAGES for sub in ("src", "tests")]
+    targets += [
+        str(PACKAGES_DIR / "loop-core" / "hatch_build.py"),
+        "integration-tests",
+        "benchmarks",
+        "demo",
+        "noxfile.py",
+        "dev.py",
+    ]
+    session.run("mypy", *targets, *session.posargs)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check, and the build-hook copies in step."""
+    session.install("-r", str(TOOLS))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    reference = (PACKAGES_DIR / "loop-core" / "hatch_build.py").read_bytes()
+    drifted = [
+        d for d in PACKAGES if (PACKAGES_DIR / d / "hatch_build.py").read_bytes() != reference
+    ]
+    if drifted:
+        session.error(f"hatch_build.py differs from loop-core's copy in: {', '.join(drifted)}")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx site with warnings as errors and execute every example."""
+    wheels = build_wheels(session, "pure")
+    install_wheels(session, list(wheels.values()), "-r", str(ROOT / "docs" / "requirements.txt"))
+    out = ROOT / ".docs-build"
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(out / "html"))
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", str(out / "doctest"))
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def build(session: nox.Session) -> None:
+    """sdist and wheel of every package, checked with twine; then compiled wheels."""
+    session.install("build>=1.2", "twine>=5")
+    shutil.rmtree(DIST, ignore_errors=True)
+    pure, compiled = DIST / "pure", DIST / "compiled"
+    for dist in PACKAGES:
+        # The wheel is built from the sdist, which proves the sdist is complete.
+        session.run(
+            "python",
+            "-m",
+            "build",
+            "--outdir",
+            str(pure),
+            str(PACKAGES_DIR / dist),
+            env={"LOOP_MYPYC": "0"},
+        )
+        session.run(
+            "python",
+            "-m",
+            "build",
+            "--outdir",
+            str(compiled),
+            str(PACKAGES_DIR / dist),
+            env={"LOOP_MYPYC": "1"},
+        )
+    for folder, expect_binary in ((pure, False), (compiled, True)):
+        artifacts = sorted(str(p) for p in folder.iterdir() if p.suffix in {".whl", ".gz"})
+        session.run("twine", "check", "--strict", *artifacts)
+        session.run(
+            "python",
+            str(ROOT / "tools" / "check_wheels.py"),
+            str(folder),
+            "--compiled" if expect_binary else "--pure",
+        )
+
+
+@nox.session(python=DEFAULT_PYTHON, reuse_venv=False)
+@nox.parametrize("package", list(PACKAGES))
+def alone(session: nox.Session, package: str) -> None:
+    """One package in an empty venv with only its declared dependencies; its tests."""
+    wheels = build_wheels(session, "pure")
+    chosen = [wheels[d] for d in [*SIBLINGS[package], package]]
+    session.install(*map(str, chosen), *TEST_REQUIREMENTS)
+    session.run("python", str(ROOT / "tools" / "import_all.py"), PACKAGES[package])
+    run_pytest(session, PACKAGES_DIR / package / "tests", f"alone-{package}", "pure")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def demo(session: nox.Session) -> None:
+    """The echo server of the asyncio documentation, served on our loop."""
+    wheels = build_wheels(session, "pure")
+    install_wheels(session, list(wheels.values()))
+    session.run("python", str(ROOT / "demo" / "echo.py"), *session.posargs)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: our loop compiled and pure against asyncio and uvloop, in one run."""
+    wheels = build_wheels(session, "compiled")
+    install_wheels(session, list(wheels.values()), "uvloop>=0.19")
+    session.run(
+        "python",
+        str(ROOT / "benchmarks" / "run.py"),
+        "--pure-path",
+        os.pathsep.join(str(PACKAGES_DIR / d / "src") for d in PACKAGES),
+        *session.posargs,
+    )

@@ -1,0 +1,41 @@
+"""loop-core: a fast, typed event loop implementing asyncio's design.
+
+``loop_core.EventLoop`` is a complete :class:`asyncio.AbstractEventLoop`:
+tasks, timers, file-descriptor watching, signals and low-level socket calls
+with nothing else installed. Networking, TLS, thread pools and sync primitives
+come from the sibling packages, which plug in as extensions.
+"""
+
+from loop_core._version import __version__
+from loop_core.extensions import MissingExtensionError
+from loop_core.futures import Future, isfuture
+from loop_core.handles import Handle, TimerHandle
+from loop_core.loop import EventLoop
+from loop_core.pollers import available_pollers
+from loop_core.runners import Runner, new_event_loop, run
+from loop_core.tasks import (
+    Task,
+    all_tasks,
+    create_eager_task_factory,
+    current_task,
+    eager_task_factory,
+)
+
+__all__ = [
+    "EventLoop",
+    "Future",
+    "Handle",
+    "MissingExtensionError",
+    "Runner",
+    "Task",
+    "TimerHandle",
+    "__version__",
+    "all_tasks",
+    "available_pollers",
+    "create_eager_task_factory",
+    "current_task",
+    "eager_task_factory",
+    "isfuture",
+    "new_event_loop",
+    "run",
+]

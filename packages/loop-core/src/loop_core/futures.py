@@ -1,0 +1,238 @@
+"""Future: a result that will be ready later, bound to one loop.
+
+:class:`Future` follows asyncio's future protocol to the letter
+(``_asyncio_future_blocking``, ``get_loop``, ``add_done_callback(fn, *,
+context=)``, ...), so asyncio's Task can await it and our Task can await
+asyncio's futures. Exceptions are asyncio's own classes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import reprlib
+import traceback
+import types
+from collections.abc import Callable, Generator
+from typing import Any, Generic, TypeVar
+
+from mypy_extensions import mypyc_attr
+
+__all__ = ["Future", "isfuture"]
+
+_T = TypeVar("_T")
+
+_PENDING = "PENDING"
+_CANCELLED = "CANCELLED"
+_FINISHED = "FINISHED"
+
+CancelledError = asyncio.CancelledError
+InvalidStateError = asyncio.InvalidStateError
+
+
+def isfuture(obj: object) -> bool:
+    """Return ``True`` for any object that follows asyncio's future protocol."""
+    return getattr(type(obj), "_asyncio_future_blocking", None) is not None
+
+
+# Not a native class: Tasks subclass it and must be weakly referenceable for
+# asyncio's task registry, which native classes cannot offer safely.
+@mypyc_attr(native_class=False)
+class Future(Generic[_T]):
+    """A placeholder for a result produced later on the loop.
+
+    Callbacks added with :meth:`add_done_callback` are scheduled with the
+    loop's ``call_soon`` once the future is done, never called inline.
+    """
+
+    # Read by Task and asyncio.isfuture(): a class attribute marks the
+    # protocol, the instance attribute means "a Task is waiting on me".
+    _asyncio_future_blocking = False
+
+    _loop: asyncio.AbstractEventLoop
+    _state: str
+    _result: Any
+    _exception: BaseException | None
+    _exception_tb: Any
+    _callbacks: list[tuple[Callable[[Any], object], contextvars.Context]]
+    _cancel_message: Any
+    _cancelled_exc: BaseException | None
+    _log_traceback: bool
+    _source_traceback: list[traceback.FrameSummary] | None
+
+    def __init__(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        if loop is None:
+            loop = asyncio.get_event_loop()
+        self._loop = loop
+        self._state = _PENDING
+        self._result = None
+        self._exception = None
+        self._exception_tb = None
+        self._callbacks = []
+        self._cancel_message = None
+        self._cancelled_exc = None
+        self._log_traceback = False
+        if loop.get_debug():
+            self._source_traceback = traceback.extract_stack()[:-1]
+        else:
+            self._source_traceback = None
+
+    # mypyc drops the subscription Generic provides; Future[int] must work at run time.
+    @classmethod
+    def __class_getitem__(cls, item: object) -> types.GenericAlias:
+        return types.GenericAlias(cls, item)
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        """Return the loop the future is bound to."""
+        return self._loop
+
+    def done(self) -> bool:
+        """Return ``True`` once the future has a result, an exception or was cancelled."""
+        return self._state != _PENDING
+
+    def cancelled(self) -> bool:
+        """Return ``True`` if the future was cancelled."""
+        return self._state == _CANCELLED
+
+    def _make_cancelled_error(self) -> asyncio.CancelledError:
+        if self._cancelled_exc is not None:
+            exc = self._cancelled_exc
+            self._cancelled_exc = None
+            assert isinstance(exc, asyncio.CancelledError)
+            return exc
+        if self._cancel_message is None:
+            return CancelledError()
+        return CancelledError(self._cancel_message)
+
+    def result(self) -> _T:
+        """Return the result, or raise the exception or :class:`CancelledError`.
+
+        Raises :class:`asyncio.InvalidStateError` while the future is pending.
+        """
+        if self._state == _CANCELLED:
+            raise self._make_cancelled_error()
+        if self._state != _FINISHED:
+            raise InvalidStateError("Result is not ready.")
+        self._log_traceback = False
+        if self._exception is not None:
+            raise self._exception.with_traceback(self._exception_tb)
+        return self._result  # type: ignore[no-any-return]
+
+    def exception(self) -> BaseException | None:
+        """Return the exception set on the future, or ``None`` for a result."""
+        if self._state == _CANCELLED:
+            raise self._make_cancelled_error()
+        if self._state != _FINISHED:
+            raise InvalidStateError("Exception is not set.")
+        self._log_traceback = False
+        return self._exception
+
+    def add_done_callback(
+        self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
+    ) -> None:
+        """Call ``fn(future)`` through the loop once the future is done."""
+        if context is None:
+            context = contextvars.copy_context()
+        if self._state != _PENDING:
+            self._loop.call_soon(fn, self, context=context)
+        else:
+            self._callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        """Remove every registration of *fn*; return how many were removed."""
+        kept = [(f, ctx) for f, ctx in self._callbacks if f != fn]
+        removed = len(self._callbacks) - len(kept)
+        if removed:
+            self._callbacks[:] = kept
+        return removed
+
+    def _schedule_callbacks(self) -> None:
+        callbacks = self._callbacks
+        if not callbacks:
+            return
+        self._callbacks = []
+        call_soon = self._loop.call_soon
+        for fn, context in callbacks:
+            call_soon(fn, self, context=context)
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        """Cancel the future; return ``False`` if it was already done."""
+        self._log_traceback = False
+        if self._state != _PENDING:
+            return False
+        self._state = _CANCELLED
+        self._cancel_message = msg
+        self._schedule_callbacks()
+        return True
+
+    def set_result(self, result: _T) -> None:
+        """Mark the future done with *result*; :class:`InvalidStateError` if done."""
+        if self._state != _PENDING:
+            raise InvalidStateError(f"{self._state}: {self!r}")
+        self._result = result
+        self._state = _FINISHED
+        self._schedule_callbacks()
+
+    def set_exception(self, exception: type[BaseException] | BaseException) -> None:
+        """Mark the future done with *exception* (a class is instantiated)."""
+        if self._state != _PENDING:
+            raise InvalidStateError(f"{self._state}: {self!r}")
+        if isinstance(exception, type):
+            exception = exception()
+        if not isinstance(exception, BaseException):
+            raise TypeError(f"exception must be a BaseException, not {type(exception).__name__}")
+        if isinstance(exception, StopIteration):
+            new_exc = RuntimeError(
+                "StopIteration interacts badly with generators and cannot be raised into a Future"
+            )
+            new_exc.__cause__ = exception
+            new_exc.__context__ = exception
+            exception = new_exc
+        self._exception = exception
+        self._exception_tb = exception.__traceback__
+        self._state = _FINISHED
+        self._schedule_callbacks()
+        self._log_traceback = True
+
+    def __await__(self) -> Generator[Any, None, _T]:
+        if self._state == _PENDING:
+            self._asyncio_future_blocking = True
+            yield self
+        if self._state == _PENDING:
+            raise RuntimeError("await wasn't used with future")
+        return self.result()
+
+    def __iter__(self) -> Generator[Any, None, _T]:
+        return self.__await__()
+
+    def _state_repr(self) -> list[str]:
+        parts = [self._state.lower()]
+        if self._state == _FINISHED:
+            if self._exception is not None:
+                parts.append(f"exception={self._exception!r}")
+            else:
+                parts.append(f"result={reprlib.repr(self._result)}")
+        if self._callbacks:
+            names = [
+                getattr(fn, "__qualname__", None) or type(fn).__name__ for fn, _ in self._callbacks
+            ]
+            parts.append(f"cb=[{', '.join(names)}]")
+        if self._source_traceback:
+            frame = self._source_traceback[-1]
+            parts.append(f"created at {frame.filename}:{frame.lineno}")
+        return parts
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {' '.join(self._state_repr())}>"
+
+    def __del__(self) -> None:
+        if not self._log_traceback:
+            return
+        context: dict[str, Any] = {
+            "message": f"{type(self).__name__} exception was never retrieved",
+            "exception": self._exception,
+            "future": self,
+        }
+        if self._source_traceback:
+            context["source_traceback"] = self._source_traceback
+        self._loop.call_exception_handler(context)

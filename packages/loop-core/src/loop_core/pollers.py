@@ -1,0 +1,161 @@
+"""I/O readiness pollers behind one small interface.
+
+The loop asks a :class:`Poller` which file descriptors are ready. On Linux the
+default talks to :func:`select.epoll` directly; elsewhere (or on request) a
+:mod:`selectors` selector does the work. Events are reported as a bit mask of
+:data:`EVENT_READ` and :data:`EVENT_WRITE`; an error or hang-up condition is
+reported as both, so whichever callback is waiting sees it.
+"""
+
+from __future__ import annotations
+
+import select
+import selectors
+from collections.abc import Callable
+from typing import Protocol
+
+__all__ = [
+    "EVENT_READ",
+    "EVENT_WRITE",
+    "EpollPoller",
+    "Poller",
+    "SelectorPoller",
+    "available_pollers",
+    "create_poller",
+]
+
+EVENT_READ = 1
+EVENT_WRITE = 2
+
+
+class Poller(Protocol):
+    """Interface of a readiness poller: register descriptors, then poll."""
+
+    name: str
+
+    def register(self, fd: int, events: int) -> None:
+        """Start watching *fd* for *events* (a mask of EVENT_READ/EVENT_WRITE)."""
+
+    def modify(self, fd: int, events: int) -> None:
+        """Change the events watched on an already registered *fd*."""
+
+    def unregister(self, fd: int) -> None:
+        """Stop watching *fd*. Unknown descriptors are ignored."""
+
+    def poll(self, timeout: float) -> list[tuple[int, int]]:
+        """Wait up to *timeout* seconds (negative: forever) and return ready ``(fd, events)``."""
+        ...
+
+    def close(self) -> None:
+        """Release the poller's own resources."""
+
+
+class EpollPoller:
+    """Linux epoll, used directly (no :mod:`selectors` layer, no key objects)."""
+
+    def __init__(self) -> None:
+        self.name = "epoll"
+        self._epoll = select.epoll()
+        self._closed = False
+
+    @staticmethod
+    def _to_epoll(events: int) -> int:
+        mask = 0
+        if events & EVENT_READ:
+            mask |= select.EPOLLIN
+        if events & EVENT_WRITE:
+            mask |= select.EPOLLOUT
+        return mask
+
+    def register(self, fd: int, events: int) -> None:
+        self._epoll.register(fd, self._to_epoll(events))
+
+    def modify(self, fd: int, events: int) -> None:
+        self._epoll.modify(fd, self._to_epoll(events))
+
+    def unregister(self, fd: int) -> None:
+        try:
+            self._epoll.unregister(fd)
+        except (OSError, ValueError):
+            # Closed descriptors leave epoll on their own; nothing to undo.
+            pass
+
+    def poll(self, timeout: float) -> list[tuple[int, int]]:
+        ready: list[tuple[int, int]] = []
+        for fd, flags in self._epoll.poll(timeout):
+            events = 0
+            # Anything other than "writable" wakes a reader (EPOLLIN, EPOLLHUP,
+            # EPOLLERR) and anything other than "readable" wakes a writer.
+            if flags & ~select.EPOLLOUT:
+                events |= EVENT_READ
+            if flags & ~select.EPOLLIN:
+                events |= EVENT_WRITE
+            ready.append((fd, events))
+        return ready
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._epoll.close()
+
+
+class SelectorPoller:
+    """Any :class:`selectors.BaseSelector`: poll, select, kqueue, devpoll, epoll."""
+
+    def __init__(self, selector: selectors.BaseSelector, name: str) -> None:
+        self.name = name
+        self._selector = selector
+
+    def register(self, fd: int, events: int) -> None:
+        self._selector.register(fd, events)
+
+    def modify(self, fd: int, events: int) -> None:
+        self._selector.modify(fd, events)
+
+    def unregister(self, fd: int) -> None:
+        try:
+            self._selector.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def poll(self, timeout: float) -> list[tuple[int, int]]:
+        wait = None if timeout < 0 else timeout
+        return [(key.fd, events) for key, events in self._selector.select(wait)]
+
+    def close(self) -> None:
+        self._selector.close()
+
+
+def _selector_factories() -> dict[str, Callable[[], selectors.BaseSelector]]:
+    factories: dict[str, Callable[[], selectors.BaseSelector]] = {}
+    for name, attribute in (
+        ("kqueue", "KqueueSelector"),
+        ("devpoll", "DevpollSelector"),
+        ("poll", "PollSelector"),
+        ("select", "SelectSelector"),
+    ):
+        factory = getattr(selectors, attribute, None)
+        if factory is not None:
+            factories[name] = factory
+    return factories
+
+
+def available_pollers() -> list[str]:
+    """Names of the pollers this platform offers, the default first."""
+    names = ["epoll"] if hasattr(select, "epoll") else []
+    return names + list(_selector_factories())
+
+
+def create_poller(name: str | None = None) -> Poller:
+    """Create the poller called *name*, or the platform's best one.
+
+    Raises :class:`ValueError` for a name this platform does not offer.
+    """
+    if name is None:
+        name = available_pollers()[0]
+    if name == "epoll" and hasattr(select, "epoll"):
+        return EpollPoller()
+    factory = _selector_factories().get(name)
+    if factory is None:
+        raise ValueError(f"unknown poller {name!r}; this platform offers {available_pollers()}")
+    return SelectorPoller(factory(), name)

@@ -1,0 +1,211 @@
+"""Low-level socket operations as coroutines: ``loop.sock_recv`` and friends.
+
+Each operation tries the system call first and only waits for readiness when
+it would block, so a socket with data already queued costs no loop iteration.
+The functions take any loop that can watch file descriptors; the loop's
+``sock_*`` methods call them. Sockets must be non-blocking.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from loop_core.interfaces import FileDescriptorLoop
+
+__all__ = [
+    "sock_accept",
+    "sock_connect",
+    "sock_recv",
+    "sock_recv_into",
+    "sock_recvfrom",
+    "sock_recvfrom_into",
+    "sock_sendall",
+    "sock_sendto",
+]
+
+_T = TypeVar("_T")
+_Buffer = bytes | bytearray | memoryview
+
+
+def _check_socket(sock: object) -> socket.socket:
+    if not isinstance(sock, socket.socket):
+        raise TypeError(f"a socket.socket is required, not {type(sock).__name__}")
+    if sock.gettimeout() != 0:
+        raise ValueError("the socket must be non-blocking (call sock.setblocking(False))")
+    return sock
+
+
+async def _when_ready(
+    loop: FileDescriptorLoop, sock: socket.socket, attempt: Callable[[], _T], *, write: bool
+) -> _T:
+    """Retry *attempt* each time *sock* is ready until it stops raising BlockingIOError."""
+    future = loop.create_future()
+    fd = sock.fileno()
+
+    def on_ready() -> None:
+        if future.done():
+            return
+        try:
+            result = attempt()
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    if write:
+        loop.add_writer(fd, on_ready)
+    else:
+        loop.add_reader(fd, on_ready)
+    try:
+        result: _T = await future
+        return result
+    finally:
+        if write:
+            loop.remove_writer(fd)
+        else:
+            loop.remove_reader(fd)
+
+
+async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) -> bytes:
+    """Receive up to *nbytes* from *sock*; ``b""`` at end of stream."""
+    sock = _check_socket(sock)
+    try:
+        return sock.recv(nbytes)
+    except (BlockingIOError, InterruptedError):
+        pass
+    return await _when_ready(loop, sock, lambda: sock.recv(nbytes), write=False)
+
+
+async def sock_recv_into(loop: FileDescriptorLoop, sock: socket.socket, buf: Any) -> int:
+    """Receive into the writable buffer *buf*; return the number of bytes received."""
+    sock = _check_socket(sock)
+    try:
+        return sock.recv_into(buf)
+    except (BlockingIOError, InterruptedError):
+        pass
+    return await _when_ready(loop, sock, lambda: sock.recv_into(buf), write=False)
+
+
+async def sock_recvfrom(
+    loop: FileDescriptorLoop, sock: socket.socket, bufsize: int
+) -> tuple[bytes, Any]:
+    """Receive a datagram of up to *bufsize* bytes; return ``(data, address)``."""
+    sock = _check_socket(sock)
+    try:
+        return sock.recvfrom(bufsize)
+    except (BlockingIOError, InterruptedError):
+        pass
+    return await _when_ready(loop, sock, lambda: sock.recvfrom(bufsize), write=False)
+
+
+async def sock_recvfrom_into(
+    loop: FileDescriptorLoop, sock: socket.socket, buf: Any, nbytes: int = 0
+) -> tuple[int, Any]:
+    """Receive a datagram into *buf*; return ``(nbytes, address)``."""
+    sock = _check_socket(sock)
+    try:
+        return sock.recvfrom_into(buf, nbytes)
+    except (BlockingIOError, InterruptedError):
+        pass
+    return await _when_ready(loop, sock, lambda: sock.recvfrom_into(buf, nbytes), write=False)
+
+
+async def sock_sendall(loop: FileDescriptorLoop, sock: socket.socket, data: _Buffer) -> None:
+    """Send all of *data*, waiting for buffer space as often as needed."""
+    sock = _check_socket(sock)
+    view = memoryview(data).cast("B")
+    total = len(view)
+    try:
+        sent = sock.send(view)
+    except (BlockingIOError, InterruptedError):
+        sent = 0
+    if sent == total:
+        return
+    progress = [sent]
+
+    def send_more() -> None:
+        offset = progress[0]
+        progress[0] = offset + sock.send(view[offset:])
+        if progress[0] < total:
+            # Partial send: keep waiting for the rest.
+            raise BlockingIOError
+
+    await _when_ready(loop, sock, send_more, write=True)
+
+
+async def sock_sendto(
+    loop: FileDescriptorLoop, sock: socket.socket, data: _Buffer, address: Any
+) -> int:
+    """Send the datagram *data* to *address*; return the number of bytes sent."""
+    sock = _check_socket(sock)
+    try:
+        return sock.sendto(data, address)
+    except (BlockingIOError, InterruptedError):
+        pass
+    return await _when_ready(loop, sock, lambda: sock.sendto(data, address), write=True)
+
+
+def _is_numeric_host(family: int, host: str) -> bool:
+    try:
+        socket.inet_pton(family, host.partition("%")[0])
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+async def _resolve(loop: Any, sock: socket.socket, address: Any) -> Any:
+    family = sock.family
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return address
+    if not isinstance(address, tuple) or len(address) < 2:
+        raise TypeError(f"address must be a (host, port) tuple, got {address!r}")
+    host = address[0]
+    if isinstance(host, str) and _is_numeric_host(family, host):
+        return address
+    # A host name needs a resolver: the loop's getaddrinfo (loop-executor).
+    infos = await loop.getaddrinfo(
+        host, address[1], family=family, type=sock.type, proto=sock.proto
+    )
+    if not infos:
+        raise OSError(f"getaddrinfo({host!r}) returned an empty list")
+    return infos[0][4]
+
+
+async def sock_connect(loop: FileDescriptorLoop, sock: socket.socket, address: Any) -> None:
+    """Connect *sock* to *address*, resolving a host name through the loop."""
+    sock = _check_socket(sock)
+    address = await _resolve(loop, sock, address)
+    try:
+        sock.connect(address)
+        return
+    except (BlockingIOError, InterruptedError):
+        pass
+
+    def finish() -> None:
+        error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if error != 0:
+            raise OSError(error, f"Connect call failed {address}")
+
+    await _when_ready(loop, sock, finish, write=True)
+
+
+async def sock_accept(loop: FileDescriptorLoop, sock: socket.socket) -> tuple[socket.socket, Any]:
+    """Accept a connection; the new socket is non-blocking."""
+    sock = _check_socket(sock)
+
+    def accept() -> tuple[socket.socket, Any]:
+        conn, address = sock.accept()
+        conn.setblocking(False)
+        return conn, address
+
+    try:
+        return accept()
+    except (BlockingIOError, InterruptedError):
+        pass
+    return await _when_ready(loop, sock, accept, write=False)

@@ -1,0 +1,151 @@
+"""Handles and timer handles: running, cancelling, ordering, repr."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from typing import Any
+
+import pytest
+
+from loop_core import EventLoop, Handle, TimerHandle
+from loop_core.handles import format_callback
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+
+
+def test_handle_runs_callback_in_its_context(loop: EventLoop) -> None:
+    seen: list[str] = []
+    context = contextvars.copy_context()
+    context.run(request_id.set, "abc")
+    loop.call_soon(lambda: seen.append(request_id.get()), context=context)
+    loop.call_soon(lambda: seen.append(request_id.get()))
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen == ["abc", "none"]
+
+
+def test_cancelled_handle_does_not_run_and_drops_references(loop: EventLoop) -> None:
+    calls: list[int] = []
+    handle = loop.call_soon(calls.append, 1)
+    handle.cancel()
+    handle.cancel()
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert calls == []
+    assert handle.cancelled()
+    assert handle._callback is None
+    assert handle._args is None
+
+
+def test_get_context_returns_the_given_context(loop: EventLoop) -> None:
+    context = contextvars.copy_context()
+    handle = loop.call_soon(print, context=context)
+    assert handle.get_context() is context
+    handle.cancel()
+
+
+def test_timer_handle_reports_when_and_orders_by_it(loop: EventLoop) -> None:
+    early = loop.call_at(10.0, print)
+    late = loop.call_at(20.0, print)
+    assert isinstance(early, TimerHandle)
+    assert early.when() == 10.0
+    assert early < late
+    assert late > early
+    assert early <= late
+    assert late >= early
+    assert early != late
+    early.cancel()
+    late.cancel()
+
+
+def test_exception_in_callback_goes_to_handler_and_loop_continues(loop: EventLoop) -> None:
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    after: list[str] = []
+
+    def explode() -> None:
+        raise ZeroDivisionError("boom")
+
+    handle = loop.call_soon(explode)
+    loop.call_soon(after.append, "still running")
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert after == ["still running"]
+    assert len(reported) == 1
+    assert isinstance(reported[0]["exception"], ZeroDivisionError)
+    assert reported[0]["handle"] is handle
+    assert "explode" in reported[0]["message"]
+
+
+def test_keyboard_interrupt_in_callback_propagates(loop: EventLoop) -> None:
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    loop.call_soon(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        loop.run_forever()
+    assert not loop.is_running()
+
+
+def test_repr_names_callback_and_state(loop: EventLoop) -> None:
+    def my_callback(value: int) -> None:
+        del value
+
+    handle = loop.call_soon(my_callback, 42)
+    assert repr(handle).startswith("<Handle ")
+    assert "my_callback(42)" in repr(handle)
+    timer = loop.call_later(5, my_callback, 1)
+    assert "when=" in repr(timer)
+    handle.cancel()
+    timer.cancel()
+    assert "cancelled" in repr(handle)
+
+
+def test_format_callback_unwraps_partials() -> None:
+    def target(a: int, b: int, *, c: int) -> None:
+        del a, b, c
+
+    inner = functools.partial(target, 1, c=3)
+    outer = functools.partial(inner, 2)
+    described = format_callback(outer, ("x",))
+    assert described.endswith("<locals>.target(1, 2, 'x', c=3)")
+
+
+def test_handle_is_usable_directly(loop: EventLoop) -> None:
+    calls: list[int] = []
+    handle = Handle(calls.append, (7,), loop)
+    handle._run()
+    assert calls == [7]
+
+
+@pytest.mark.parametrize("bad", [None, 42, "text"])
+def test_non_callables_are_rejected(loop: EventLoop, bad: Any) -> None:
+    with pytest.raises(TypeError, match="callable"):
+        loop.call_soon(bad)
+    with pytest.raises(TypeError, match="callable"):
+        loop.call_later(1, bad)
+    with pytest.raises(TypeError, match="callable"):
+        loop.call_soon_threadsafe(bad)
+
+
+def test_coroutines_are_rejected(loop: EventLoop) -> None:
+    async def coro() -> None:
+        pass
+
+    c = coro()
+    with pytest.raises(TypeError, match="coroutines cannot be used"):
+        loop.call_soon(c)  # type: ignore[arg-type]
+    c.close()
+    loop.set_debug(True)  # coroutine functions are only caught in debug mode, as in asyncio
+    with pytest.raises(TypeError, match="coroutines cannot be used"):
+        loop.call_later(0, coro)
+
+
+def test_asyncio_recognises_timer_interface(loop: EventLoop) -> None:
+    timer = loop.call_later(1, print)
+    # asyncio.timeout() only needs when() and cancel() of what call_at returns.
+    assert isinstance(timer.when(), float)
+    timer.cancel()
+    assert asyncio.iscoroutinefunction(loop.sock_recv)

@@ -1,0 +1,464 @@
+"""EventLoop: lifecycle, scheduling order, timers, threads, I/O callbacks, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import signal
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from loop_core import EventLoop, MissingExtensionError, available_pollers
+from loop_core.extensions import discover_extensions
+
+
+@pytest.fixture(params=available_pollers())
+def polled_loop(request: pytest.FixtureRequest) -> Iterator[EventLoop]:
+    """A loop on each poller this machine offers."""
+    event_loop = EventLoop(poller=str(request.param))
+    yield event_loop
+    event_loop.close()
+
+
+def test_is_an_asyncio_event_loop(loop: EventLoop) -> None:
+    assert isinstance(loop, asyncio.AbstractEventLoop)
+
+
+def test_call_soon_runs_in_fifo_order(loop: EventLoop) -> None:
+    order: list[int] = []
+    for i in range(10):
+        loop.call_soon(order.append, i)
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert order == list(range(10))
+
+
+def test_callbacks_scheduled_while_running_wait_for_next_iteration(loop: EventLoop) -> None:
+    order: list[str] = []
+
+    def first() -> None:
+        order.append("first")
+        loop.call_soon(order.append, "scheduled by first")
+
+    loop.call_soon(first)
+    loop.call_soon(order.append, "second")
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    # stop() lets the current iteration finish; the new callback is left over.
+    assert order == ["first", "second"]
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert order == ["first", "second", "scheduled by first"]
+
+
+def test_stop_before_run_forever_runs_one_iteration(loop: EventLoop) -> None:
+    ran: list[bool] = []
+    loop.call_soon(ran.append, True)
+    loop.stop()
+    loop.run_forever()
+    assert ran == [True]
+
+
+def test_timers_fire_in_time_order(polled_loop: EventLoop) -> None:
+    loop = polled_loop
+    order: list[float] = []
+    for delay in (0.03, 0.01, 0.02):
+        loop.call_later(delay, order.append, delay)
+    loop.call_later(0.05, loop.stop)
+    started = loop.time()
+    loop.run_forever()
+    assert order == [0.01, 0.02, 0.03]
+    assert loop.time() - started >= 0.05
+
+
+def test_call_at_uses_the_loop_clock(loop: EventLoop) -> None:
+    fired: list[float] = []
+    when = loop.time() + 0.02
+    loop.call_at(when, lambda: fired.append(loop.time()))
+    loop.call_at(when + 0.01, loop.stop)
+    loop.run_forever()
+    assert fired
+    assert fired[0] >= when
+
+
+def test_cancelled_timers_never_fire_and_heap_is_compacted(loop: EventLoop) -> None:
+    fired: list[int] = []
+    timers = [loop.call_later(0.001, fired.append, i) for i in range(1000)]
+    for timer in timers[:900]:
+        timer.cancel()
+    loop.call_later(0.02, loop.stop)
+    loop.run_forever()
+    assert fired == list(range(900, 1000)) or sorted(fired) == list(range(900, 1000))
+    assert len(loop._scheduler.timers) == 0
+
+
+def test_many_cancellations_trigger_compaction(loop: EventLoop) -> None:
+    timers = [loop.call_later(3600, print) for _ in range(1000)]
+    for timer in timers[:800]:
+        timer.cancel()
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    # 80% cancelled: the heap is rebuilt with only the live timers.
+    assert len(loop._scheduler.timers) == 200
+    for timer in timers[800:]:
+        timer.cancel()
+
+
+def test_call_soon_threadsafe_wakes_a_sleeping_loop(polled_loop: EventLoop) -> None:
+    loop = polled_loop
+    received: list[str] = []
+
+    def worker() -> None:
+        time.sleep(0.05)
+        loop.call_soon_threadsafe(received.append, "from thread")
+        loop.call_soon_threadsafe(loop.stop)
+
+    thread = threading.Thread(target=worker)
+    # Without the wake-up the loop would sleep until this far-away timer.
+    guard = loop.call_later(30, loop.stop)
+    thread.start()
+    started = time.monotonic()
+    loop.run_forever()
+    thread.join()
+    guard.cancel()
+    assert received == ["from thread"]
+    assert time.monotonic() - started < 10
+
+
+def test_reader_and_writer_callbacks(polled_loop: EventLoop) -> None:
+    loop = polled_loop
+    left, right = socket.socketpair()
+    left.setblocking(False)
+    right.setblocking(False)
+    got: list[bytes] = []
+    try:
+
+        def on_readable() -> None:
+            got.append(right.recv(100))
+            loop.remove_reader(right)
+            loop.stop()
+
+        def on_writable() -> None:
+            left.send(b"ping")
+            assert loop.remove_writer(left.fileno())
+
+        loop.add_reader(right, on_readable)
+        loop.add_writer(left, on_writable)
+        loop.run_forever()
+        assert got == [b"ping"]
+        assert not loop.remove_reader(right)
+        assert not loop.remove_writer(left)
+    finally:
+        left.close()
+        right.close()
+
+
+def test_add_reader_replaces_previous_callback(loop: EventLoop) -> None:
+    left, right = socket.socketpair()
+    calls: list[str] = []
+    try:
+        loop.add_reader(right, calls.append, "old")
+
+        def new_callback() -> None:
+            calls.append("new")
+            loop.stop()
+
+        loop.add_reader(right, new_callback)
+        left.send(b"x")
+        loop.run_forever()
+        assert calls == ["new"]
+    finally:
+        loop.remove_reader(right)
+        left.close()
+        right.close()
+
+
+def test_invalid_file_objects_are_rejected(loop: EventLoop) -> None:
+    with pytest.raises(ValueError, match="Invalid file"):
+        loop.add_reader(-1, print)
+    with pytest.raises(ValueError, match="Invalid file object"):
+        loop.add_writer(object(), print)
+
+
+def test_run_until_complete_returns_result(loop: EventLoop) -> None:
+    async def compute() -> int:
+        await asyncio.sleep(0.001)
+        return 42
+
+    assert loop.run_until_complete(compute()) == 42
+
+
+def test_run_until_complete_raises_the_exception(loop: EventLoop) -> None:
+    async def fail() -> None:
+        raise ValueError("bad")
+
+    with pytest.raises(ValueError, match="bad"):
+        loop.run_until_complete(fail())
+
+
+def test_run_until_complete_on_running_loop_is_an_error(loop: EventLoop) -> None:
+    async def nested() -> None:
+        coro = asyncio.sleep(0)
+        try:
+            with pytest.raises(RuntimeError, match="already running"):
+                loop.run_until_complete(coro)
+        finally:
+            coro.close()
+
+    loop.run_until_complete(nested())
+
+
+def test_run_until_complete_stopped_early(loop: EventLoop) -> None:
+    future = loop.create_future()
+    loop.call_soon(loop.stop)
+    with pytest.raises(RuntimeError, match="stopped before Future completed"):
+        loop.run_until_complete(future)
+    future.cancel()
+
+
+def test_closed_loop_refuses_work() -> None:
+    loop = EventLoop()
+    loop.close()
+    loop.close()  # a second close is harmless
+    assert loop.is_closed()
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.call_soon(print)
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.call_later(1, print)
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.run_forever()
+    coro = asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="closed"):
+        loop.run_until_complete(coro)
+    coro.close()
+
+
+def test_close_while_running_is_an_error(loop: EventLoop) -> None:
+    errors: list[BaseException] = []
+
+    def try_close() -> None:
+        try:
+            loop.close()
+        except RuntimeError as exc:
+            errors.append(exc)
+        loop.stop()
+
+    loop.call_soon(try_close)
+    loop.run_forever()
+    assert len(errors) == 1
+
+
+def test_unclosed_loop_warns_resource_warning() -> None:
+    loop = EventLoop()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del loop
+        gc.collect()
+    assert any(issubclass(w.category, ResourceWarning) for w in caught)
+
+
+def test_running_loop_is_visible_to_asyncio(loop: EventLoop) -> None:
+    async def which() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    assert loop.run_until_complete(which()) is loop
+    assert asyncio._get_running_loop() is None
+
+
+def test_exception_handler_contract(loop: EventLoop) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def handler(the_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        assert the_loop is loop
+        seen.append(context)
+
+    loop.set_exception_handler(handler)
+    assert loop.get_exception_handler() is handler
+    loop.call_exception_handler({"message": "hello"})
+    assert seen == [{"message": "hello"}]
+    loop.set_exception_handler(None)
+    assert loop.get_exception_handler() is None
+    with pytest.raises(TypeError):
+        loop.set_exception_handler(42)  # type: ignore[arg-type]
+
+
+def test_failing_exception_handler_is_logged(
+    loop: EventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(the_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        raise RuntimeError("handler broke")
+
+    loop.set_exception_handler(broken)
+    loop.call_exception_handler({"message": "original"})
+    assert "Unhandled error in exception handler" in caplog.text
+
+
+def test_default_exception_handler_logs_context(
+    loop: EventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    try:
+        raise KeyError("missing")
+    except KeyError as exc:
+        loop.default_exception_handler({"message": "it broke", "exception": exc, "extra": 5})
+    assert "it broke" in caplog.text
+    assert "extra: 5" in caplog.text
+    assert "KeyError" in caplog.text
+
+
+def test_slow_callbacks_are_logged_in_debug_mode(
+    loop: EventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.01
+    loop.call_soon(time.sleep, 0.03)
+    loop.call_soon(loop.stop)
+    with caplog.at_level("WARNING", logger="loop_core"):
+        loop.run_forever()
+    assert "Executing <Handle" in caplog.text
+    assert "took" in caplog.text
+
+
+def test_debug_mode_records_handle_creation(loop: EventLoop) -> None:
+    loop.set_debug(True)
+    handle = loop.call_soon(print)
+    assert handle._source_traceback is not None
+    assert "created at" in repr(handle)
+    handle.cancel()
+
+
+def test_debug_mode_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONASYNCIODEBUG", "1")
+    loop = EventLoop()
+    try:
+        assert loop.get_debug()
+    finally:
+        loop.close()
+
+
+def test_task_factory_is_used(loop: EventLoop) -> None:
+    made: list[str] = []
+
+    def factory(the_loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+        made.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=the_loop, **kwargs)
+
+    async def job() -> int:
+        return 3
+
+    loop.set_task_factory(factory)
+    assert loop.get_task_factory() is factory
+    task = loop.create_task(job(), name="named")
+    assert task.get_name() == "named"
+    assert loop.run_until_complete(task) == 3
+    assert made == ["test_task_factory_is_used.<locals>.job"]
+    with pytest.raises(TypeError):
+        loop.set_task_factory(5)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="needs SIGUSR1")
+def test_signal_handler_runs_in_loop(loop: EventLoop) -> None:
+    received: list[str] = []
+
+    def on_signal() -> None:
+        received.append("usr1")
+        loop.stop()
+
+    loop.add_signal_handler(signal.SIGUSR1, on_signal)
+    try:
+        loop.call_soon(os.kill, os.getpid(), signal.SIGUSR1)
+        guard = loop.call_later(10, loop.stop)
+        loop.run_forever()
+        guard.cancel()
+        assert received == ["usr1"]
+    finally:
+        assert loop.remove_signal_handler(signal.SIGUSR1)
+    assert not loop.remove_signal_handler(signal.SIGUSR1)
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL
+
+
+def test_signal_handler_bad_input(loop: EventLoop) -> None:
+    with pytest.raises(ValueError, match="invalid signal"):
+        loop.add_signal_handler(10_000, print)
+    with pytest.raises(RuntimeError, match="cannot be caught"):
+        loop.add_signal_handler(signal.SIGKILL, print)
+    with pytest.raises(TypeError):
+        loop.add_signal_handler(signal.SIGUSR1, None)  # type: ignore[arg-type]
+
+
+def test_signal_handler_outside_main_thread_is_an_error(loop: EventLoop) -> None:
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            loop.add_signal_handler(signal.SIGUSR1, print)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert len(errors) == 1
+    assert "main thread" in str(errors[0])
+
+
+def test_async_generators_are_finalised_on_shutdown(loop: EventLoop) -> None:
+    closed: list[bool] = []
+
+    async def agen() -> Any:
+        try:
+            yield 1
+            yield 2
+        finally:
+            closed.append(True)
+
+    async def main() -> Any:
+        gen = agen()
+        await gen.__anext__()
+        return gen
+
+    gen = loop.run_until_complete(main())
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    assert closed == [True]
+    del gen
+
+
+def test_missing_extension_names_the_package(loop: EventLoop) -> None:
+    if "network" in discover_extensions():
+        pytest.skip("loop-transports is installed")
+
+    async def connect() -> None:
+        await loop.create_connection(asyncio.Protocol, "127.0.0.1", 1)
+
+    with pytest.raises(MissingExtensionError, match="pip install loop-transports"):
+        loop.run_until_complete(connect())
+
+
+def test_extension_given_explicitly_is_used(loop: EventLoop) -> None:
+    class Resolver:
+        def __init__(self, owner: asyncio.AbstractEventLoop) -> None:
+            self.owner = owner
+
+        async def getnameinfo(self, sockaddr: Any, flags: int = 0) -> tuple[str, str]:
+            return ("resolved-by-test", str(sockaddr[1]))
+
+        def close(self) -> None:
+            pass
+
+    custom = EventLoop(extensions={"executor": Resolver})
+    try:
+        result = custom.run_until_complete(custom.getnameinfo(("127.0.0.1", 80)))
+        assert result == ("resolved-by-test", "80")
+    finally:
+        custom.close()
+
+
+def test_unknown_poller_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown poller"):
+        EventLoop(poller="carrier-pigeon")

@@ -1,0 +1,135 @@
+"""The loop's low-level socket coroutines against real loopback peers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from loop_core import EventLoop
+
+
+async def _tcp_pair(loop: EventLoop) -> tuple[socket.socket, socket.socket, socket.socket]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    client = socket.socket()
+    client.setblocking(False)
+    accepted, (connected, _) = await asyncio.gather(
+        loop.sock_connect(client, listener.getsockname()), loop.sock_accept(listener)
+    )
+    del accepted
+    return listener, client, connected
+
+
+def test_tcp_echo_round_trip(loop: EventLoop) -> None:
+    async def main() -> bytes:
+        listener, client, server = await _tcp_pair(loop)
+        with listener, client, server:
+            payload = b"x" * 3_000_000  # larger than the socket buffers
+            sender = loop.create_task(loop.sock_sendall(client, payload))
+            received = bytearray()
+            while len(received) < len(payload):
+                chunk = await loop.sock_recv(server, 65536)
+                assert chunk
+                received += chunk
+            await sender
+            return bytes(received)
+
+    assert len(loop.run_until_complete(main())) == 3_000_000
+
+
+def test_recv_into_and_eof(loop: EventLoop) -> None:
+    async def main() -> tuple[int, bytes, int]:
+        listener, client, server = await _tcp_pair(loop)
+        with listener, client, server:
+            buffer = bytearray(16)
+            loop.call_later(0.01, client.send, b"hello")
+            count = await loop.sock_recv_into(server, buffer)
+            client.shutdown(socket.SHUT_WR)
+            eof = await loop.sock_recv_into(server, buffer)
+            return count, bytes(buffer[:count]), eof
+
+    assert loop.run_until_complete(main()) == (5, b"hello", 0)
+
+
+def test_udp_sendto_and_recvfrom(loop: EventLoop) -> None:
+    async def main() -> tuple[bytes, int]:
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b,
+        ):
+            a.bind(("127.0.0.1", 0))
+            b.bind(("127.0.0.1", 0))
+            a.setblocking(False)
+            b.setblocking(False)
+            waiting = loop.create_task(loop.sock_recvfrom(b, 100))
+            await asyncio.sleep(0)
+            await loop.sock_sendto(a, b"datagram", b.getsockname())
+            data, address = await waiting
+            assert address == a.getsockname()
+            buffer = bytearray(100)
+            await loop.sock_sendto(a, b"again", b.getsockname())
+            count, _ = await loop.sock_recvfrom_into(b, buffer)
+            return data, count
+
+    assert loop.run_until_complete(main()) == (b"datagram", 5)
+
+
+def test_unix_socket_pair(loop: EventLoop) -> None:
+    async def main() -> bytes:
+        left, right = socket.socketpair()
+        with left, right:
+            left.setblocking(False)
+            right.setblocking(False)
+            await loop.sock_sendall(left, b"unix")
+            return await loop.sock_recv(right, 10)
+
+    assert loop.run_until_complete(main()) == b"unix"
+
+
+def test_connect_refused_raises(loop: EventLoop) -> None:
+    async def main() -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        with socket.socket() as client:
+            client.setblocking(False)
+            await loop.sock_connect(client, ("127.0.0.1", port))
+
+    with pytest.raises(ConnectionRefusedError):
+        loop.run_until_complete(main())
+
+
+def test_cancelled_recv_stops_watching(loop: EventLoop) -> None:
+    async def main() -> None:
+        left, right = socket.socketpair()
+        with left, right:
+            right.setblocking(False)
+            task = loop.create_task(loop.sock_recv(right, 10))
+            await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert right.fileno() not in loop._scheduler.readers
+
+    loop.run_until_complete(main())
+
+
+def test_blocking_socket_is_rejected(loop: EventLoop) -> None:
+    async def main() -> None:
+        with socket.socket() as blocking:
+            await loop.sock_recv(blocking, 1)
+
+    with pytest.raises(ValueError, match="non-blocking"):
+        loop.run_until_complete(main())
+
+
+def test_non_socket_is_rejected(loop: EventLoop) -> None:
+    async def main() -> None:
+        await loop.sock_recv(42, 1)  # type: ignore[arg-type]
+
+    with pytest.raises(TypeError, match=r"socket\.socket"):
+        loop.run_until_complete(main())
