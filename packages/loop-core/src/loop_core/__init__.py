@@ -7,12 +7,24 @@ come from the sibling packages, which plug in as extensions.
 """
 
 from loop_core._version import __version__
+from loop_core.combinators import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    as_completed,
+    ensure_future,
+    gather,
+    shield,
+    sleep,
+    wait,
+)
 from loop_core.extensions import MissingExtensionError
 from loop_core.futures import Future, isfuture
 from loop_core.handles import Handle, TimerHandle
 from loop_core.loop import EventLoop
 from loop_core.pollers import available_pollers
 from loop_core.runners import Runner, new_event_loop, run
+from loop_core.taskgroups import TaskGroup
 from loop_core.tasks import (
     Task,
     all_tasks,
@@ -20,22 +32,37 @@ from loop_core.tasks import (
     current_task,
     eager_task_factory,
 )
+from loop_core.timeouts import Timeout, timeout, timeout_at, wait_for
 
 __all__ = [
+    "ALL_COMPLETED",
+    "FIRST_COMPLETED",
+    "FIRST_EXCEPTION",
     "EventLoop",
     "Future",
     "Handle",
     "MissingExtensionError",
     "Runner",
     "Task",
+    "TaskGroup",
+    "Timeout",
     "TimerHandle",
     "__version__",
     "all_tasks",
+    "as_completed",
     "available_pollers",
     "create_eager_task_factory",
     "current_task",
     "eager_task_factory",
+    "ensure_future",
+    "gather",
     "isfuture",
     "new_event_loop",
     "run",
+    "shield",
+    "sleep",
+    "timeout",
+    "timeout_at",
+    "wait",
+    "wait_for",
 ]
