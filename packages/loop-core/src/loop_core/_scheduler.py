@@ -45,8 +45,14 @@ class Scheduler:
         self.debug = False
         self.slow_callback_duration = 0.1
         self.clock_resolution = time.get_clock_info("monotonic").resolution
+        # A virtual clock stands still while callbacks run and jumps to the
+        # next timer whenever the loop would otherwise sleep (testing only).
+        self.virtual = False
+        self.virtual_now = 0.0
 
     def time(self) -> float:
+        if self.virtual:
+            return self.virtual_now
         return time.monotonic()
 
     # Scheduling
@@ -152,15 +158,21 @@ class Scheduler:
         self.timers = live
         self.cancelled_timers = 0
 
-    def _poll_timeout(self) -> float:
-        if self.ready or self.stopping:
-            return 0.0
+    def _drop_cancelled_head(self) -> None:
         timers = self.timers
         while timers and timers[0]._cancelled:
             heapq.heappop(timers)._scheduled = False
             self.cancelled_timers -= 1
+
+    def _poll_timeout(self) -> float:
+        if self.ready or self.stopping:
+            return 0.0
+        self._drop_cancelled_head()
+        timers = self.timers
         if not timers:
             return -1.0
+        if self.virtual:
+            return 0.0  # never sleep: the clock jumps instead
         delay = timers[0]._when - time.monotonic()
         return delay if delay > 0.0 else 0.0
 
@@ -186,7 +198,7 @@ class Scheduler:
         timers = self.timers
         if not timers:
             return
-        end = time.monotonic() + self.clock_resolution
+        end = self.time() + self.clock_resolution
         ready = self.ready
         while timers:
             timer = timers[0]
@@ -200,6 +212,12 @@ class Scheduler:
             timer._scheduled = False
             ready.append(timer)
 
+    def _jump_to_next_timer(self) -> None:
+        self._drop_cancelled_head()
+        timers = self.timers
+        if timers and timers[0]._when > self.virtual_now:
+            self.virtual_now = timers[0]._when
+
     def run_once(self) -> None:
         """Run one iteration of the loop."""
         if self.cancelled_timers * 2 > len(self.timers) > _MIN_HEAP_TO_COMPACT:
@@ -207,6 +225,8 @@ class Scheduler:
         events = self.poller.poll(self._poll_timeout())
         if events:
             self._dispatch_io(events)
+        elif self.virtual and not self.ready and self.timers:
+            self._jump_to_next_timer()
         self._collect_due_timers()
         ready = self.ready
         count = len(ready)
