@@ -150,7 +150,7 @@ def build_wheels(session: nox.Session, mode: str) -> dict[str, Path]:
 def install_wheels(session: nox.Session, wheels: list[Path], *extra: str) -> None:
     # --force-reinstall: a reused venv must not keep a wheel of the other mode.
     session.install("--force-reinstall", "--no-deps", *map(str, wheels))
-    session.install(*{"mypy_extensions>=1.0", *extra})
+    session.install("mypy_extensions>=1.0", *extra)
 
 
 def run_pytest(session: nox.Session, target: Path, report: str, mode: str, *args: str) -> None:
@@ -298,3 +298,9 @@ def bench(session: nox.Session) -> None:
         os.pathsep.join(str(PACKAGES_DIR / d / "src") for d in PACKAGES),
         *session.posargs,
     )
+
+
+@nox.session(python=False)
+def compat(session: nox.Session) -> None:
+    """Regenerate docs/compatibility.rst from asyncio on every supported Python."""
+    session.run(sys.executable, str(ROOT / "tools" / "compat_table.py"))

@@ -29,6 +29,7 @@ from loop_core.tasks import (
     Task,
     all_tasks,
     create_eager_task_factory,
+    create_task,
     current_task,
     eager_task_factory,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "as_completed",
     "available_pollers",
     "create_eager_task_factory",
+    "create_task",
     "current_task",
     "eager_task_factory",
     "ensure_future",

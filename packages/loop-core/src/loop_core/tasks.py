@@ -23,7 +23,14 @@ from mypy_extensions import mypyc_attr
 
 from loop_core.futures import Future
 
-__all__ = ["Task", "all_tasks", "create_eager_task_factory", "current_task", "eager_task_factory"]
+__all__ = [
+    "Task",
+    "all_tasks",
+    "create_eager_task_factory",
+    "create_task",
+    "current_task",
+    "eager_task_factory",
+]
 
 _T = TypeVar("_T")
 
@@ -34,6 +41,19 @@ _task_counter = itertools.count(1)
 _register_task: Callable[[Any], None] = asyncio._register_task
 _enter_task: Callable[[Any, Any], None] = asyncio._enter_task
 _leave_task: Callable[[Any, Any], None] = asyncio._leave_task
+
+
+def create_task(
+    coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T],
+    *,
+    name: str | None = None,
+    context: contextvars.Context | None = None,
+) -> asyncio.Future[_T]:
+    """Schedule *coro* as a task of the running loop and return the task."""
+    loop = asyncio.get_running_loop()
+    if context is None:
+        return loop.create_task(coro, name=name)
+    return loop.create_task(coro, name=name, context=context)
 
 
 def current_task(loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Future[Any] | None:
