@@ -200,6 +200,7 @@ def types(session: nox.Session) -> None:
         "integration-tests",
         "benchmarks",
         "demo",
+        "tools",
         "noxfile.py",
         "dev.py",
     ]

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from loop_core import EventLoop
+
 TABLE = Path(__file__).resolve().parents[1] / "docs" / "compatibility.rst"
 THIS_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -70,8 +72,6 @@ def test_every_asyncio_name_is_listed() -> None:
 def test_implemented_rows_exist(row: dict[str, str]) -> None:
     provided = _resolve(row["provided by"])
     if row["kind"] == "loop method":
-        from loop_core import EventLoop
-
         inherited = getattr(asyncio.AbstractEventLoop, row["name"])
         assert getattr(EventLoop, row["name"]) is not inherited, "only AbstractEventLoop's stub"
     assert provided is not None

@@ -210,14 +210,12 @@ def main() -> None:
     rows = ["   name,kind,provided by,status,Python"]
     for method in methods:
         provider, status = classify_method(method)
-        rows.append(
-            f'   {method},loop method,{provider},"{status}","{pythons_having(method, "methods", seen)}"'
-        )
+        where = pythons_having(method, "methods", seen)
+        rows.append(f'   {method},loop method,{provider},"{status}","{where}"')
     for name in names:
         provider, status = classify_name(name)
-        rows.append(
-            f'   {name},asyncio name,{provider},"{status}","{pythons_having(name, "names", seen)}"'
-        )
+        where = pythons_having(name, "names", seen)
+        rows.append(f'   {name},asyncio name,{provider},"{status}","{where}"')
     checked = ", ".join(seen)
     text = f"""Compatibility with asyncio
 ==========================
