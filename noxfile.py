@@ -153,7 +153,14 @@ def install_wheels(session: nox.Session, wheels: list[Path], *extra: str) -> Non
     session.install("mypy_extensions>=1.0", *extra)
 
 
-def run_pytest(session: nox.Session, target: Path, report: str, mode: str, *args: str) -> None:
+def run_pytest(
+    session: nox.Session,
+    target: Path,
+    report: str,
+    mode: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> None:
     REPORTS.mkdir(exist_ok=True)
     session.run(
         "pytest",
@@ -162,7 +169,7 @@ def run_pytest(session: nox.Session, target: Path, report: str, mode: str, *args
         "-q",
         *args,
         *session.posargs,
-        env={"LOOP_EXPECT_COMPILED": "1" if mode == "compiled" else "0"},
+        env={"LOOP_EXPECT_COMPILED": "1" if mode == "compiled" else "0", **(env or {})},
     )
 
 
@@ -176,6 +183,16 @@ def tests(session: nox.Session, mode: str) -> None:
         run_pytest(
             session, PACKAGES_DIR / dist / "tests", f"tests-{session.python}-{mode}-{dist}", mode
         )
+    if session.python == DEFAULT_PYTHON and mode == "pure":
+        # loop-core once more on each fallback poller (epoll is the default).
+        for poller in ("poll", "select"):
+            run_pytest(
+                session,
+                PACKAGES_DIR / "loop-core" / "tests",
+                f"tests-{session.python}-{mode}-loop-core-{poller}",
+                mode,
+                env={"LOOP_CORE_POLLER": poller},
+            )
 
 
 @nox.session(python=DEFAULT_PYTHON)
@@ -204,7 +221,10 @@ def types(session: nox.Session) -> None:
         "noxfile.py",
         "dev.py",
     ]
-    session.run("mypy", *targets, *session.posargs)
+    # typeshed differs between Pythons (and mypyc checks with the one it builds
+    # for), so check against each supported version.
+    for version in PYTHONS:
+        session.run("mypy", "--python-version", version, *targets, *session.posargs)
 
 
 @nox.session(python=DEFAULT_PYTHON)

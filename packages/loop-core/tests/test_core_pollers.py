@@ -40,9 +40,19 @@ def test_poller_times_out(name: str) -> None:
         poller.close()
 
 
-def test_default_poller_is_listed_first() -> None:
+def test_default_poller_is_listed_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOOP_CORE_POLLER", raising=False)
     poller = create_poller()
     try:
         assert poller.name == available_pollers()[0]
+    finally:
+        poller.close()
+
+
+def test_environment_variable_chooses_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOP_CORE_POLLER", "select")
+    poller = create_poller()
+    try:
+        assert poller.name == "select"
     finally:
         poller.close()

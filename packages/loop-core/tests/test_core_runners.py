@@ -127,3 +127,15 @@ def test_new_event_loop_returns_fresh_loops() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_policy_makes_asyncio_create_our_loops() -> None:
+    async def which() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(loop_core.EventLoopPolicy())
+    try:
+        assert isinstance(asyncio.run(which()), EventLoop)
+    finally:
+        asyncio.set_event_loop_policy(previous)

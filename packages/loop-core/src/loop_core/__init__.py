@@ -23,7 +23,7 @@ from loop_core.futures import Future, isfuture
 from loop_core.handles import Handle, TimerHandle
 from loop_core.loop import EventLoop
 from loop_core.pollers import available_pollers
-from loop_core.runners import Runner, new_event_loop, run
+from loop_core.runners import EventLoopPolicy, Runner, new_event_loop, run
 from loop_core.taskgroups import TaskGroup
 from loop_core.tasks import (
     Task,
@@ -40,6 +40,7 @@ __all__ = [
     "FIRST_COMPLETED",
     "FIRST_EXCEPTION",
     "EventLoop",
+    "EventLoopPolicy",
     "Future",
     "Handle",
     "MissingExtensionError",

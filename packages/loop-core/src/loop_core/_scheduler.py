@@ -16,6 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from loop_core.handles import Handle, HandleOwner, TimerHandle
 from loop_core.pollers import EVENT_READ, EVENT_WRITE, Poller
@@ -30,10 +31,15 @@ _MIN_HEAP_TO_COMPACT = 100
 
 
 class Scheduler:
-    """Ready queue, timer heap and file-descriptor callbacks of one loop."""
+    """Ready queue, timer heap and file-descriptor callbacks of one loop.
 
-    def __init__(self, owner: HandleOwner, poller: Poller) -> None:
-        self.owner = owner
+    It owns the loop's handles (it is their ``HandleOwner``): a handle asks it,
+    not the Python-level loop, whether debug mode is on, which keeps creating a
+    handle free of interpreted calls. Errors are passed on to the loop.
+    """
+
+    def __init__(self, loop: HandleOwner, poller: Poller) -> None:
+        self.loop = loop
         self.poller = poller
         self.ready: deque[Handle] = deque()
         self.timers: list[TimerHandle] = []
@@ -63,7 +69,7 @@ class Scheduler:
         args: tuple[object, ...],
         context: contextvars.Context | None,
     ) -> Handle:
-        handle = Handle(callback, args, self.owner, context)
+        handle = Handle(callback, args, self, context)
         self.ready.append(handle)
         return handle
 
@@ -74,12 +80,20 @@ class Scheduler:
         args: tuple[object, ...],
         context: contextvars.Context | None,
     ) -> TimerHandle:
-        timer = TimerHandle(when, callback, args, self.owner, context)
+        timer = TimerHandle(when, callback, args, self, context)
         timer._scheduled = True
         heapq.heappush(self.timers, timer)
         return timer
 
-    def timer_cancelled(self) -> None:
+    # HandleOwner
+
+    def get_debug(self) -> bool:
+        return self.debug
+
+    def call_exception_handler(self, context: dict[str, Any]) -> None:
+        self.loop.call_exception_handler(context)
+
+    def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
         self.cancelled_timers += 1
 
     # File descriptors

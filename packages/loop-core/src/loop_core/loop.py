@@ -124,7 +124,9 @@ class EventLoop(asyncio.AbstractEventLoop):
         self._signal_sender: socket.socket | None = None
         self._coroutine_origin_depth = sys.get_coroutine_origin_tracking_depth()
         self._wakeup_read, self._wakeup_write = self._make_wakeup()
-        self._scheduler.add_reader(self._wakeup_read, Handle(self._drain_wakeup, (), self, None))
+        self._scheduler.add_reader(
+            self._wakeup_read, Handle(self._drain_wakeup, (), self._scheduler, None)
+        )
         self.set_debug(_debug_mode_from_environment())
 
     # Waking the loop from other threads
@@ -319,8 +321,10 @@ class EventLoop(asyncio.AbstractEventLoop):
         context: contextvars.Context | None = None,
     ) -> Handle:
         """Call ``callback(*args)`` at the next iteration, after earlier calls."""
-        self._check_scheduling(callback, "call_soon")
-        return self._scheduler.call_soon(callback, args, context)
+        scheduler = self._scheduler
+        if self._closed or scheduler.debug or not callable(callback):
+            self._check_scheduling(callback, "call_soon")
+        return scheduler.call_soon(callback, args, context)
 
     def call_soon_threadsafe(  # type: ignore[override]
         self,
@@ -353,8 +357,10 @@ class EventLoop(asyncio.AbstractEventLoop):
         context: contextvars.Context | None = None,
     ) -> TimerHandle:
         """Call ``callback(*args)`` at loop time *when* (see :meth:`time`)."""
-        self._check_scheduling(callback, "call_at")
-        return self._scheduler.call_at(float(when), callback, args, context)
+        scheduler = self._scheduler
+        if self._closed or scheduler.debug or not callable(callback):
+            self._check_scheduling(callback, "call_at")
+        return scheduler.call_at(float(when), callback, args, context)
 
     def _check_scheduling(self, callback: object, method: str) -> None:
         self._check_closed()
@@ -367,7 +373,7 @@ class EventLoop(asyncio.AbstractEventLoop):
             _check_callback(callback, method)
 
     def _timer_handle_cancelled(self, handle: Any) -> None:
-        self._scheduler.timer_cancelled()
+        self._scheduler._timer_handle_cancelled(handle)
 
     def _check_thread(self) -> None:
         if self._thread_id is not None and self._thread_id != threading.get_ident():
@@ -416,7 +422,7 @@ class EventLoop(asyncio.AbstractEventLoop):
         """Call ``callback(*args)`` whenever *fd* (or a file object) is readable."""
         self._check_closed()
         _check_callback(callback, "add_reader")
-        self._scheduler.add_reader(_fileno(fd), Handle(callback, args, self, None))
+        self._scheduler.add_reader(_fileno(fd), Handle(callback, args, self._scheduler, None))
 
     def remove_reader(self, fd: Any) -> bool:
         """Stop watching *fd* for reading; return whether it was watched."""
@@ -428,7 +434,7 @@ class EventLoop(asyncio.AbstractEventLoop):
         """Call ``callback(*args)`` whenever *fd* (or a file object) is writable."""
         self._check_closed()
         _check_callback(callback, "add_writer")
-        self._scheduler.add_writer(_fileno(fd), Handle(callback, args, self, None))
+        self._scheduler.add_writer(_fileno(fd), Handle(callback, args, self._scheduler, None))
 
     def remove_writer(self, fd: Any) -> bool:
         """Stop watching *fd* for writing; return whether it was watched."""
@@ -488,7 +494,7 @@ class EventLoop(asyncio.AbstractEventLoop):
             signal.set_wakeup_fd(sender.fileno())
             self._signal_receiver, self._signal_sender = receiver, sender
             self._scheduler.add_reader(
-                receiver.fileno(), Handle(self._read_signals, (), self, None)
+                receiver.fileno(), Handle(self._read_signals, (), self._scheduler, None)
             )
         return self._signal_receiver
 
@@ -532,7 +538,7 @@ class EventLoop(asyncio.AbstractEventLoop):
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("add_signal_handler() can only be called from the main thread")
         self._ensure_signal_pipe()
-        handle = Handle(callback, args, self, None)
+        handle = Handle(callback, args, self._scheduler, None)
         self._signal_handlers[sig] = handle
         try:
             # The C-level handler writes the signal number to the wakeup fd;

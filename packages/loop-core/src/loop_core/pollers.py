@@ -9,6 +9,7 @@ reported as both, so whichever callback is waiting sees it.
 
 from __future__ import annotations
 
+import os
 import select
 import selectors
 from collections.abc import Callable
@@ -147,12 +148,13 @@ def available_pollers() -> list[str]:
 
 
 def create_poller(name: str | None = None) -> Poller:
-    """Create the poller called *name*, or the platform's best one.
+    """Create the poller called *name*, or by default the one named by the
+    ``LOOP_CORE_POLLER`` environment variable, or the platform's best one.
 
     Raises :class:`ValueError` for a name this platform does not offer.
     """
     if name is None:
-        name = available_pollers()[0]
+        name = os.environ.get("LOOP_CORE_POLLER") or available_pollers()[0]
     if name == "epoll" and hasattr(select, "epoll"):
         return EpollPoller()
     factory = _selector_factories().get(name)

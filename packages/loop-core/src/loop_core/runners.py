@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from loop_core.loop import EventLoop
 
-__all__ = ["Runner", "new_event_loop", "run"]
+__all__ = ["EventLoopPolicy", "Runner", "new_event_loop", "run"]
 
 _T = TypeVar("_T")
 
@@ -32,6 +32,18 @@ _EXECUTOR_SHUTDOWN_TIMEOUT = 300.0
 def new_event_loop() -> EventLoop:
     """Return a new loop-core :class:`EventLoop`."""
     return EventLoop()
+
+
+class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """An asyncio event loop policy whose new loops are loop-core loops.
+
+    ``asyncio.set_event_loop_policy(loop_core.EventLoopPolicy())`` makes code
+    that creates loops through asyncio (``asyncio.new_event_loop()``,
+    ``asyncio.run()``, ``unittest.IsolatedAsyncioTestCase``) use ours.
+    """
+
+    def new_event_loop(self) -> EventLoop:
+        return EventLoop()
 
 
 class _State(enum.Enum):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -127,7 +127,7 @@ class TaskGroup:
 
     def create_task(
         self,
-        coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T],
+        coro: Coroutine[Any, Any, _T],
         *,
         name: str | None = None,
         context: contextvars.Context | None = None,

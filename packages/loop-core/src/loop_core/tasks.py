@@ -44,7 +44,7 @@ _leave_task: Callable[[Any, Any], None] = asyncio._leave_task
 
 
 def create_task(
-    coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T],
+    coro: Coroutine[Any, Any, _T],
     *,
     name: str | None = None,
     context: contextvars.Context | None = None,
