@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import gc
 import io
+import weakref
 from typing import Any
 
 import pytest
@@ -257,3 +258,24 @@ def test_repr(loop: EventLoop) -> None:
     assert "job" in text
     loop.run_until_complete(task)
     assert "finished" in repr(task)
+
+
+def test_weak_references_to_tasks_and_futures_are_cleared(loop: EventLoop) -> None:
+    # asyncio keeps tasks in a WeakSet; a compiled class whose weak references
+    # outlive it would crash the interpreter here (see DESIGN.md, mypyc rules).
+
+    async def job() -> None:
+        pass
+
+    task = loop.create_task(job())
+    loop.run_until_complete(task)
+    future = loop.create_future()
+    future.cancel()
+    cleared: list[str] = []
+    task_ref = weakref.ref(task, lambda _: cleared.append("task"))
+    future_ref = weakref.ref(future, lambda _: cleared.append("future"))
+    del task, future
+    gc.collect()
+    assert task_ref() is None
+    assert future_ref() is None
+    assert sorted(cleared) == ["future", "task"]

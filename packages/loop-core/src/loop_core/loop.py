@@ -150,11 +150,16 @@ class EventLoop(asyncio.AbstractEventLoop):
             pass
 
     def _wake(self) -> None:
+        # Read once: close() sets it to -1 before closing the descriptor, so a
+        # racing thread never writes to a number the OS has handed out again.
+        fd = self._wakeup_write
+        if fd < 0:
+            return
         try:
-            if self._wakeup_read == self._wakeup_write:
-                os.eventfd_write(self._wakeup_write, 1)
+            if fd == self._wakeup_read:
+                os.eventfd_write(fd, 1)
             else:
-                os.write(self._wakeup_write, b"\0")
+                os.write(fd, b"\0")
         except (BlockingIOError, InterruptedError, OSError):
             # A full pipe or a closing loop: a wake-up is already pending
             # or no longer needed.
@@ -255,9 +260,11 @@ class EventLoop(asyncio.AbstractEventLoop):
         scheduler.writers.clear()
         scheduler.registered.clear()
         self._poller.close()
-        os.close(self._wakeup_read)
-        if self._wakeup_write != self._wakeup_read:
-            os.close(self._wakeup_write)
+        read_end, write_end = self._wakeup_read, self._wakeup_write
+        self._wakeup_write = -1
+        os.close(read_end)
+        if write_end != read_end:
+            os.close(write_end)
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         if not getattr(self, "_closed", True):
