@@ -19,12 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Sorted, so the order is the same on every machine; inserted in reverse so the
-# first package ends up first on sys.path.
-for _src in reversed(sorted((ROOT / "packages").glob("*/src"))):
-    _path = str(_src)
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+# Every package's source folder goes first on sys.path, in a fixed order, so an
+# installed copy of a package can never shadow the checkout being documented.
+_SOURCES = [str(src) for src in sorted((ROOT / "packages").glob("*/src"))]
+sys.path[:] = _SOURCES + [entry for entry in sys.path if entry not in _SOURCES]
 
 project = "loop"
 author = "The loop developers"
