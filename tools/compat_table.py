@@ -101,18 +101,18 @@ CHILD_WATCHERS = {
     "get_child_watcher",
     "set_child_watcher",
 }
+IMPLEMENTED_IN_SYNC = {
+    "Barrier",
+    "BoundedSemaphore",
+    "Condition",
+    "Event",
+    "Lock",
+    "Semaphore",
+    "Queue",
+    "PriorityQueue",
+    "LifoQueue",
+}
 PLANNED = {
-    "loop-sync (issue 4)": {
-        "Barrier",
-        "BoundedSemaphore",
-        "Condition",
-        "Event",
-        "Lock",
-        "Semaphore",
-        "Queue",
-        "PriorityQueue",
-        "LifoQueue",
-    },
     "loop-executor (issue 5)": {"to_thread", "run_coroutine_threadsafe", "wrap_future"},
     "loop-transports (issue 6)": {
         "AbstractServer",
@@ -168,6 +168,8 @@ METHOD_EXTENSIONS = {
 def classify_name(name: str) -> tuple[str, str]:
     if name in IMPLEMENTED_IN_CORE:
         return f"loop_core.{name}", "implemented"
+    if name in IMPLEMENTED_IN_SYNC:
+        return f"loop_sync.{name}", "implemented"
     if name in ASYNCIO_EXCEPTIONS:
         return f"asyncio.{name}", "asyncio's class, raised by our code"
     if name in ASYNCIO_MACHINERY:
@@ -205,7 +207,9 @@ def main() -> None:
             print(f"compat_table.py: Python {version} not found, left out", file=sys.stderr)
             continue
         seen[version] = json.loads(out)
-    names = sorted(set().union(*(set(s["names"]) for s in seen.values())), key=str.lower)
+    names = sorted(
+        set().union(*(set(s["names"]) for s in seen.values())), key=lambda n: (n.lower(), n)
+    )
     methods = sorted(set().union(*(set(s["methods"]) for s in seen.values())))
     rows = ["   name,kind,provided by,status,Python"]
     for method in methods:

@@ -1,10 +1,30 @@
 """loop-sync: Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier and
 queues for coroutines.
 
-Part of the loop project; typed, asyncio-compatible and installable on its own
-with only its declared dependencies.
+They mirror :mod:`threading` for the tasks of one loop and work on loop-core's
+loop and on any stock asyncio loop. Waiters are served in FIFO order, a
+cancellation never loses a wake-up, and the uncontended path creates no
+future. Exceptions are asyncio's classes where asyncio has them.
 """
 
 from loop_sync._version import __version__
+from loop_sync.barrier import Barrier, BrokenBarrierError
+from loop_sync.locks import BoundedSemaphore, Condition, Event, Lock, Semaphore
+from loop_sync.queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown
 
-__all__ = ["__version__"]
+__all__ = [
+    "Barrier",
+    "BoundedSemaphore",
+    "BrokenBarrierError",
+    "Condition",
+    "Event",
+    "LifoQueue",
+    "Lock",
+    "PriorityQueue",
+    "Queue",
+    "QueueEmpty",
+    "QueueFull",
+    "QueueShutDown",
+    "Semaphore",
+    "__version__",
+]

@@ -1,0 +1,95 @@
+"""The one wait-queue every primitive is built on, and binding to a loop.
+
+A primitive belongs to the loop it is first used on; using it from another
+running loop is an error that says so. Waiters are futures in a FIFO deque, so
+fairness is the deque's order and cancellation is "the future was cancelled":
+each primitive decides, in one place, what a cancelled waiter that had
+already been woken must pass on so that no wake-up is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+from typing import Any
+
+from loop_core.interfaces import FutureLike, SchedulingLoop
+
+__all__ = ["LoopBound", "WaitQueue"]
+
+# Binding is rare (once per primitive) but may race between threads that
+# create loops; a lock keeps "first loop wins" true.
+_binding_lock = threading.Lock()
+
+
+class LoopBound:
+    """Mixin: remembers the first running loop a primitive is used on."""
+
+    _loop: SchedulingLoop | None = None
+
+    def _get_loop(self) -> SchedulingLoop:
+        loop: SchedulingLoop = asyncio.get_running_loop()
+        if self._loop is None:
+            with _binding_lock:
+                if self._loop is None:
+                    self._loop = loop
+        if loop is not self._loop:
+            raise RuntimeError(
+                f"{self!r} is bound to a different event loop than the one running now"
+            )
+        return loop
+
+
+class WaitQueue:
+    """Futures of waiting tasks, oldest first."""
+
+    __slots__ = ("_futures",)
+
+    def __init__(self) -> None:
+        self._futures: collections.deque[FutureLike[Any]] = collections.deque()
+
+    def __len__(self) -> int:
+        return len(self._futures)
+
+    def __bool__(self) -> bool:
+        return bool(self._futures)
+
+    def has_waiter_in_line(self) -> bool:
+        """True if some waiter was not cancelled, including one woken but not yet run.
+
+        A newcomer must queue behind such a waiter: it was promised its turn.
+        """
+        return any(not f.cancelled() for f in self._futures)
+
+    def enqueue(self, loop: SchedulingLoop) -> FutureLike[Any]:
+        future = loop.create_future()
+        self._futures.append(future)
+        return future
+
+    def discard(self, future: FutureLike[Any]) -> None:
+        try:
+            self._futures.remove(future)
+        except ValueError:
+            pass
+
+    def wake_first(self, value: Any = True) -> bool:
+        """Wake the oldest waiter still waiting; return whether there was one."""
+        for future in self._futures:
+            if not future.done():
+                future.set_result(value)
+                return True
+        return False
+
+    def wake_all(self, value: Any = True) -> int:
+        woken = 0
+        for future in self._futures:
+            if not future.done():
+                future.set_result(value)
+                woken += 1
+        return woken
+
+    def fail_all(self, error: BaseException) -> None:
+        for future in self._futures:
+            if not future.done():
+                future.set_exception(error)
