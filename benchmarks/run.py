@@ -34,6 +34,20 @@ def measure(impl: str, repeats: int, pure_path: str | None) -> dict[str, float]:
     return results
 
 
+def measure_sync(loop: str, prims: str, repeats: int, pure_path: str) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=pure_path)
+    output = subprocess.run(
+        [sys.executable, str(HERE / "sync_workloads.py"), loop, prims, str(repeats)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=HERE,
+    ).stdout
+    results: dict[str, float] = json.loads(output)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pure-path", required=True, help="PYTHONPATH that imports pure sources")
@@ -54,6 +68,50 @@ def main() -> int:
         print("the 'pure' run imported compiled modules", file=sys.stderr)
         return 1
 
+    loop_table = _loop_table(runs)
+    sync_table = _sync_table(args.repeats, args.pure_path)
+    machine = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores"
+    print(machine)
+    print(loop_table)
+    print()
+    print(sync_table)
+    if args.output:
+        args.output.write_text(
+            "# Benchmark results\n\n"
+            "Made by `python3 dev.py nox -s bench -- --output benchmarks/RESULTS.md` "
+            f"({machine}). Best of {args.repeats} runs; ratios above 1 mean ours is "
+            "faster.\n\n## The loop (loop-core)\n\n"
+            + loop_table
+            + "\n\n## Synchronization primitives (loop-sync, pure Python)\n\n"
+            "Each loop runs the same workload with loop-sync's primitives and with "
+            "asyncio's own; the ratio compares the two on that loop.\n\n" + sync_table + "\n"
+        )
+    return 0
+
+
+def _sync_table(repeats: int, pure_path: str) -> str:
+    loops = ("loop_core", "asyncio", "uvloop")
+    timings = {
+        (loop, prims): measure_sync(loop, prims, repeats, pure_path)
+        for loop in loops
+        for prims in ("loop_sync", "asyncio")
+    }
+    header = (
+        "| workload | "
+        + " | ".join(f"{loop}: loop-sync (ms) | {loop}: asyncio's (ms) | ratio" for loop in loops)
+        + " |"
+    )
+    lines = [header, "|" + "---|" * (1 + 3 * len(loops))]
+    for name in timings[("asyncio", "asyncio")]:
+        cells = []
+        for loop in loops:
+            ours, theirs = timings[(loop, "loop_sync")][name], timings[(loop, "asyncio")][name]
+            cells.append(f"{ours * 1e3:.1f} | {theirs * 1e3:.1f} | {theirs / ours:.2f}x")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _loop_table(runs: dict[str, dict[str, float]]) -> str:
     header = (
         "| workload | compiled (ms) | pure (ms) | asyncio (ms) | uvloop (ms) "
         "| compiled vs asyncio | compiled vs uvloop | pure vs asyncio |"
@@ -66,18 +124,7 @@ def main() -> int:
             f"| {name} | {c * 1e3:.1f} | {p * 1e3:.1f} | {a * 1e3:.1f} | {u * 1e3:.1f} "
             f"| {a / c:.2f}x | {u / c:.2f}x | {a / p:.2f}x |"
         )
-    table = "\n".join(lines)
-    machine = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores"
-    print(machine)
-    print(table)
-    if args.output:
-        args.output.write_text(
-            "# Benchmark results\n\n"
-            "Made by `python3 dev.py nox -s bench -- --output benchmarks/RESULTS.md` "
-            f"({machine}). Best of {args.repeats} runs; ratios above 1 mean loop-core is "
-            "faster.\n\n" + table + "\n"
-        )
-    return 0
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -42,40 +42,55 @@ class LoopBound:
 
 
 class WaitQueue:
-    """Futures of waiting tasks, oldest first."""
+    """Futures of waiting tasks, oldest first.
 
-    __slots__ = ("_futures",)
+    ``futures`` is public so the primitives' uncontended paths can test it for
+    emptiness without a method call.
+    """
+
+    __slots__ = ("futures",)
 
     def __init__(self) -> None:
-        self._futures: collections.deque[FutureLike[Any]] = collections.deque()
+        self.futures: collections.deque[FutureLike[Any]] = collections.deque()
 
     def __len__(self) -> int:
-        return len(self._futures)
+        return len(self.futures)
 
     def __bool__(self) -> bool:
-        return bool(self._futures)
+        return bool(self.futures)
 
     def has_waiter_in_line(self) -> bool:
         """True if some waiter was not cancelled, including one woken but not yet run.
 
         A newcomer must queue behind such a waiter: it was promised its turn.
         """
-        return any(not f.cancelled() for f in self._futures)
+        return any(not f.cancelled() for f in self.futures)
 
     def enqueue(self, loop: SchedulingLoop) -> FutureLike[Any]:
         future = loop.create_future()
-        self._futures.append(future)
+        self.futures.append(future)
         return future
 
     def discard(self, future: FutureLike[Any]) -> None:
         try:
-            self._futures.remove(future)
+            self.futures.remove(future)
         except ValueError:
             pass
 
     def wake_first(self, value: Any = True) -> bool:
         """Wake the oldest waiter still waiting; return whether there was one."""
-        for future in self._futures:
+        for future in self.futures:
+            if not future.done():
+                future.set_result(value)
+                return True
+        return False
+
+    def pop_and_wake_first(self, value: Any = True) -> bool:
+        """Like :meth:`wake_first`, but take the woken waiter (and any finished
+        ones before it) out of the queue, so the waiter need not remove itself."""
+        futures = self.futures
+        while futures:
+            future = futures.popleft()
             if not future.done():
                 future.set_result(value)
                 return True
@@ -83,13 +98,13 @@ class WaitQueue:
 
     def wake_all(self, value: Any = True) -> int:
         woken = 0
-        for future in self._futures:
+        for future in self.futures:
             if not future.done():
                 future.set_result(value)
                 woken += 1
         return woken
 
     def fail_all(self, error: BaseException) -> None:
-        for future in self._futures:
+        for future in self.futures:
             if not future.done():
                 future.set_exception(error)

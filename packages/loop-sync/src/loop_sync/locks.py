@@ -62,7 +62,8 @@ class Lock(_AsyncContextLock, LoopBound):
 
     async def acquire(self) -> bool:
         """Wait until the lock is free and take it; waiters are served in order."""
-        if not self._locked and not self._waiters.has_waiter_in_line():
+        waiters = self._waiters
+        if not self._locked and (not waiters.futures or not waiters.has_waiter_in_line()):
             self._locked = True
             return True
         waiter = self._waiters.enqueue(self._get_loop())
@@ -230,7 +231,9 @@ class Semaphore(_AsyncContextLock, LoopBound):
 
     async def acquire(self) -> bool:
         """Take a slot, waiting in line if none is free; return ``True``."""
-        if not self.locked():
+        if self._value > 0 and (
+            not self._waiters.futures or not self._waiters.has_waiter_in_line()
+        ):
             self._value -= 1
             return True
         waiter = self._waiters.enqueue(self._get_loop())

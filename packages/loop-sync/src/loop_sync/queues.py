@@ -96,6 +96,7 @@ class Queue(LoopBound, Generic[_T]):
         while self.full():
             if self._is_shutdown:
                 raise QueueShutDown
+            # Whoever wakes a putter also takes it out of the queue.
             putter = self._putters.enqueue(self._get_loop())
             try:
                 await putter
@@ -104,10 +105,8 @@ class Queue(LoopBound, Generic[_T]):
                 self._putters.discard(putter)
                 # Woken for room we will not use: pass it on.
                 if not self.full() and not putter.cancelled():
-                    self._putters.wake_first()
+                    self._putters.pop_and_wake_first()
                 raise
-            finally:
-                self._putters.discard(putter)
         self.put_nowait(item)
 
     def put_nowait(self, item: _T) -> None:
@@ -119,13 +118,15 @@ class Queue(LoopBound, Generic[_T]):
         self._put(item)
         self._unfinished_tasks += 1
         self._finished.clear()
-        self._getters.wake_first()
+        if self._getters.futures:
+            self._getters.pop_and_wake_first()
 
     async def get(self) -> _T:
         """Remove and return an item, waiting for one if the queue is empty."""
         while self.empty():
             if self._is_shutdown:
                 raise QueueShutDown
+            # Whoever wakes a getter also takes it out of the queue.
             getter = self._getters.enqueue(self._get_loop())
             try:
                 await getter
@@ -134,10 +135,8 @@ class Queue(LoopBound, Generic[_T]):
                 self._getters.discard(getter)
                 # Woken for an item we will not take: the next getter gets it.
                 if not self.empty() and not getter.cancelled():
-                    self._getters.wake_first()
+                    self._getters.pop_and_wake_first()
                 raise
-            finally:
-                self._getters.discard(getter)
         return self.get_nowait()
 
     def get_nowait(self) -> _T:
@@ -147,7 +146,8 @@ class Queue(LoopBound, Generic[_T]):
                 raise QueueShutDown
             raise QueueEmpty
         item = self._get()
-        self._putters.wake_first()
+        if self._putters.futures:
+            self._putters.pop_and_wake_first()
         return item
 
     def task_done(self) -> None:
@@ -177,8 +177,9 @@ class Queue(LoopBound, Generic[_T]):
                     self._unfinished_tasks -= 1
             if self._unfinished_tasks == 0:
                 self._finished.set()
-        self._getters.wake_all()
-        self._putters.wake_all()
+        for waiters in (self._getters, self._putters):
+            waiters.wake_all()
+            waiters.futures.clear()
 
 
 class PriorityQueue(Queue[_T]):
