@@ -34,10 +34,14 @@ def measure(impl: str, repeats: int, pure_path: str | None) -> dict[str, float]:
     return results
 
 
-def measure_sync(loop: str, prims: str, repeats: int, pure_path: str) -> dict[str, float]:
-    env = dict(os.environ, PYTHONPATH=pure_path)
+def measure_pair(
+    script: str, loop: str, helpers: str, repeats: int, pure_path: str | None
+) -> dict[str, float]:
+    env = dict(os.environ)
+    if pure_path:
+        env["PYTHONPATH"] = pure_path
     output = subprocess.run(
-        [sys.executable, str(HERE / "sync_workloads.py"), loop, prims, str(repeats)],
+        [sys.executable, str(HERE / script), loop, helpers, str(repeats)],
         env=env,
         check=True,
         capture_output=True,
@@ -70,11 +74,14 @@ def main() -> int:
 
     loop_table = _loop_table(runs)
     sync_table = _sync_table(args.repeats, args.pure_path)
+    executor_table = _executor_table(args.repeats, args.pure_path)
     machine = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores"
     print(machine)
     print(loop_table)
     print()
     print(sync_table)
+    print()
+    print(executor_table)
     if args.output:
         args.output.write_text(
             "# Benchmark results\n\n"
@@ -84,7 +91,12 @@ def main() -> int:
             + loop_table
             + "\n\n## Synchronization primitives (loop-sync, pure Python)\n\n"
             "Each loop runs the same workload with loop-sync's primitives and with "
-            "asyncio's own; the ratio compares the two on that loop.\n\n" + sync_table + "\n"
+            "asyncio's own; the ratio compares the two on that loop.\n\n"
+            + sync_table
+            + "\n\n## Threads and name resolution (loop-executor, pure Python)\n\n"
+            "Ours is loop-core's loop (compiled or pure) with loop-executor's extension "
+            "and helpers; asyncio and uvloop use their own run_in_executor and getaddrinfo "
+            "with asyncio's to_thread and run_coroutine_threadsafe.\n\n" + executor_table + "\n"
         )
     return 0
 
@@ -92,7 +104,7 @@ def main() -> int:
 def _sync_table(repeats: int, pure_path: str) -> str:
     loops = ("loop_core", "asyncio", "uvloop")
     timings = {
-        (loop, prims): measure_sync(loop, prims, repeats, pure_path)
+        (loop, prims): measure_pair("sync_workloads.py", loop, prims, repeats, pure_path)
         for loop in loops
         for prims in ("loop_sync", "asyncio")
     }
@@ -111,14 +123,39 @@ def _sync_table(repeats: int, pure_path: str) -> str:
     return "\n".join(lines)
 
 
+def _executor_table(repeats: int, pure_path: str) -> str:
+    runs = {
+        "compiled": measure_pair(
+            "executor_workloads.py", "loop_core", "loop_executor", repeats, None
+        ),
+        "pure": measure_pair(
+            "executor_workloads.py", "loop_core", "loop_executor", repeats, pure_path
+        ),
+        "asyncio": measure_pair("executor_workloads.py", "asyncio", "asyncio", repeats, None),
+        "uvloop": measure_pair("executor_workloads.py", "uvloop", "asyncio", repeats, None),
+    }
+    return _ratio_table(runs)
+
+
 def _loop_table(runs: dict[str, dict[str, float]]) -> str:
+    return _ratio_table(
+        {
+            "compiled": runs["loop-core compiled"],
+            "pure": runs["loop-core pure"],
+            "asyncio": runs["asyncio"],
+            "uvloop": runs["uvloop"],
+        }
+    )
+
+
+def _ratio_table(runs: dict[str, dict[str, float]]) -> str:
     header = (
         "| workload | compiled (ms) | pure (ms) | asyncio (ms) | uvloop (ms) "
         "| compiled vs asyncio | compiled vs uvloop | pure vs asyncio |"
     )
     lines = [header, "|" + "---|" * 8]
     for name in runs["asyncio"]:
-        c, p = runs["loop-core compiled"][name], runs["loop-core pure"][name]
+        c, p = runs["compiled"][name], runs["pure"][name]
         a, u = runs["asyncio"][name], runs["uvloop"][name]
         lines.append(
             f"| {name} | {c * 1e3:.1f} | {p * 1e3:.1f} | {a * 1e3:.1f} | {u * 1e3:.1f} "

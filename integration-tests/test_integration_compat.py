@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from loop_core import EventLoop
+from loop_core.extensions import EXTENSION_PACKAGES, discover_extensions
 
 TABLE = Path(__file__).resolve().parents[1] / "docs" / "compatibility.rst"
 THIS_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -83,3 +84,20 @@ def test_implemented_rows_exist(row: dict[str, str]) -> None:
 def test_asyncio_rows_point_at_asyncio(row: dict[str, str]) -> None:
     if _for_this_python(row):
         assert _resolve(row["provided by"]) is getattr(asyncio, row["name"])
+
+
+EXTENSION_ROWS = [r for r in ROWS if r["status"].startswith("implemented by the ")]
+
+
+@pytest.mark.parametrize("row", EXTENSION_ROWS, ids=lambda r: r["name"])
+def test_extension_rows_are_served_by_the_installed_package(row: dict[str, str]) -> None:
+    package = row["status"].removeprefix("implemented by the ").split()[0]
+    kind = next(k for k, p in EXTENSION_PACKAGES.items() if p == package)
+    factory = discover_extensions().get(kind)
+    assert factory is not None, f"{package} is not registered as the {kind} extension"
+    loop = EventLoop()
+    try:
+        extension = factory(loop)
+        assert callable(getattr(extension, row["name"]))
+    finally:
+        loop.close()

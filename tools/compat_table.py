@@ -112,8 +112,8 @@ IMPLEMENTED_IN_SYNC = {
     "PriorityQueue",
     "LifoQueue",
 }
+IMPLEMENTED_IN_EXECUTOR = {"to_thread", "run_coroutine_threadsafe", "wrap_future"}
 PLANNED = {
-    "loop-executor (issue 5)": {"to_thread", "run_coroutine_threadsafe", "wrap_future"},
     "loop-transports (issue 6)": {
         "AbstractServer",
         "Server",
@@ -139,14 +139,16 @@ PLANNED = {
         "create_subprocess_shell",
     },
 }
-METHOD_EXTENSIONS = {
-    "loop-executor (issue 5)": {
+IMPLEMENTED_EXTENSIONS = {
+    "loop-executor": {
         "run_in_executor",
         "set_default_executor",
         "shutdown_default_executor",
         "getaddrinfo",
         "getnameinfo",
     },
+}
+METHOD_EXTENSIONS = {
     "loop-transports (issue 6)": {
         "create_connection",
         "create_server",
@@ -170,6 +172,8 @@ def classify_name(name: str) -> tuple[str, str]:
         return f"loop_core.{name}", "implemented"
     if name in IMPLEMENTED_IN_SYNC:
         return f"loop_sync.{name}", "implemented"
+    if name in IMPLEMENTED_IN_EXECUTOR:
+        return f"loop_executor.{name}", "implemented"
     if name in ASYNCIO_EXCEPTIONS:
         return f"asyncio.{name}", "asyncio's class, raised by our code"
     if name in ASYNCIO_MACHINERY:
@@ -183,6 +187,9 @@ def classify_name(name: str) -> tuple[str, str]:
 
 
 def classify_method(name: str) -> tuple[str, str]:
+    for package, names in IMPLEMENTED_EXTENSIONS.items():
+        if name in names:
+            return f"loop_core.EventLoop.{name}", f"implemented by the {package} extension"
     for package, names in METHOD_EXTENSIONS.items():
         if name in names:
             return f"loop_core.EventLoop.{name}", f"delegates to the {package} extension"
