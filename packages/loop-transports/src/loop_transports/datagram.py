@@ -1,0 +1,328 @@
+"""Datagram transports (UDP and Unix datagram sockets) and ``create_datagram_endpoint``.
+
+A datagram goes out at once when the socket takes it; otherwise it waits, whole,
+in a queue drained when the socket is writable. Errors the socket reports for
+one datagram (ICMP port unreachable, say) reach ``error_received`` and the
+transport stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import socket
+import stat
+from collections.abc import Callable
+from typing import Any
+
+from loop_transports.abstractions import DatagramTransport
+from loop_transports.base import (
+    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
+    DescriptorTransport,
+    check_bytes_like,
+    logger,
+)
+from loop_transports.socket_transport import socket_extra_info
+
+__all__ = ["SocketDatagramTransport", "create_datagram_endpoint"]
+
+MAX_DATAGRAM_SIZE = 256 * 1024
+
+
+class SocketDatagramTransport(DescriptorTransport, DatagramTransport):
+    """A :class:`~asyncio.DatagramTransport` over a non-blocking datagram socket.
+
+    *address* is the connected peer, if any: then ``sendto`` accepts only it
+    (or ``None``).
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        protocol: asyncio.BaseProtocol,
+        address: Any = None,
+        waiter: asyncio.Future[None] | None = None,
+    ) -> None:
+        super().__init__(loop, sock, sock.fileno(), protocol, socket_extra_info(sock))
+        sock.setblocking(False)
+        self._sock = sock
+        self._address = address
+        self._queue: collections.deque[tuple[bytes, Any]] = collections.deque()
+        self._queued_bytes = 0
+        self._reading = False
+        self._writing = False
+        loop.call_soon(self._start, waiter)
+
+    def _start(self, waiter: asyncio.Future[None] | None) -> None:
+        self._protocol.connection_made(self)
+        if not self._closing:
+            self._reading = True
+            self._loop.add_reader(self._fd, self._read_ready)
+        if waiter is not None and not waiter.cancelled():
+            waiter.set_result(None)
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes of datagrams waiting for the socket."""
+        return self._queued_bytes
+
+    def _read_ready(self) -> None:
+        if self._conn_lost:
+            return
+        try:
+            data, address = self._sock.recvfrom(MAX_DATAGRAM_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._protocol.error_received(exc)
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Fatal read error on datagram transport")
+            return
+        self._protocol.datagram_received(data, address)
+
+    def sendto(self, data: bytes | bytearray | memoryview, addr: Any = None) -> None:
+        """Send one datagram to *addr* (the connected peer when ``None``)."""
+        check_bytes_like(data, "sendto()")
+        if self._address is not None:
+            if addr not in (None, self._address):
+                raise ValueError(f"Invalid address: must be None or {self._address}")
+            addr = self._address
+        elif addr is None and self._extra.get("peername") is None:
+            raise ValueError("sendto() needs an address: the transport is not connected")
+        if self._conn_lost:
+            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning("socket.sendto() raised exception.")
+            self._conn_lost += 1
+            return
+        if not self._queue:
+            try:
+                self._send(data, addr)
+                return
+            except (BlockingIOError, InterruptedError):
+                self._writing = True
+                self._loop.add_writer(self._fd, self._send_queued)
+            except OSError as exc:
+                self._protocol.error_received(exc)
+                return
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal write error on datagram transport")
+                return
+        self._queue.append((bytes(data), addr))
+        self._queued_bytes += len(data)
+        self._maybe_pause_protocol()
+
+    def _send(self, data: bytes | bytearray | memoryview, addr: Any) -> None:
+        if self._extra.get("peername") is not None:
+            self._sock.send(data)
+        else:
+            self._sock.sendto(data, addr)
+
+    def _send_queued(self) -> None:
+        while self._queue:
+            data, addr = self._queue[0]
+            try:
+                self._send(data, addr)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                self._queue.popleft()
+                self._queued_bytes -= len(data)
+                self._protocol.error_received(exc)
+                continue
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal write error on datagram transport")
+                return
+            self._queue.popleft()
+            self._queued_bytes -= len(data)
+        self._maybe_resume_protocol()
+        if not self._queue:
+            self._stop_writing()
+            if self._closing:
+                self._call_connection_lost(None)
+
+    def _stop_writing(self) -> None:
+        if self._writing:
+            self._writing = False
+            self._loop.remove_writer(self._fd)
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self._reading = False
+            self._loop.remove_reader(self._fd)
+
+    def close(self) -> None:
+        """Close once queued datagrams are sent; ``connection_lost(None)`` follows."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stop_reading()
+        if not self._queue:
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def abort(self) -> None:
+        """Close at once, dropping queued datagrams."""
+        self._force_close(None)
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._conn_lost:
+            return
+        self._queue.clear()
+        self._queued_bytes = 0
+        self._stop_writing()
+        if not self._closing:
+            self._closing = True
+            self._stop_reading()
+        self._conn_lost += 1
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        if not self._conn_lost:
+            self._conn_lost += 1
+        self._stop_reading()
+        self._stop_writing()
+        super()._call_connection_lost(exc)
+
+
+def _check_sock_only(sock: socket.socket, modifiers: dict[str, Any]) -> None:
+    if sock.type != socket.SOCK_DGRAM:
+        raise ValueError(f"A datagram socket was expected, got {sock!r}")
+    given = ", ".join(f"{name}={value!r}" for name, value in modifiers.items() if value)
+    if given:
+        raise ValueError(
+            f"socket modifier keyword arguments can not be used when sock is specified. ({given})"
+        )
+
+
+async def _resolved_pairs(
+    loop: asyncio.AbstractEventLoop,
+    local_addr: Any,
+    remote_addr: Any,
+    family: int,
+    proto: int,
+    flags: int,
+) -> list[tuple[tuple[int, int], tuple[Any, Any]]]:
+    if family == socket.AF_UNIX:
+        for addr in (local_addr, remote_addr):
+            if addr is not None and not isinstance(addr, (str, bytes)):
+                raise TypeError("string is expected")
+        if local_addr and local_addr[0] not in (0, "\x00"):
+            try:
+                if stat.S_ISSOCK(os.stat(local_addr).st_mode):
+                    os.remove(local_addr)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                logger.error("Unable to check or remove stale UNIX socket %r: %r", local_addr, exc)
+        return [((family, proto), (local_addr, remote_addr))]
+    by_family: dict[tuple[int, int], list[Any]] = {}
+    for index, addr in enumerate((local_addr, remote_addr)):
+        if addr is None:
+            continue
+        if not (isinstance(addr, tuple) and len(addr) == 2):
+            raise TypeError("2-tuple is expected")
+        infos = await loop.getaddrinfo(
+            *addr, family=family, type=socket.SOCK_DGRAM, proto=proto, flags=flags
+        )
+        if not infos:
+            raise OSError("getaddrinfo() returned empty list")
+        for fam, _, pro, _, address in infos:
+            slot = by_family.setdefault((fam, pro), [None, None])
+            if slot[index] is None:
+                slot[index] = address
+    pairs = [
+        (key, (local, remote))
+        for key, (local, remote) in by_family.items()
+        if (local_addr is None or local is not None) and (remote_addr is None or remote is not None)
+    ]
+    if not pairs:
+        raise ValueError("can not get address information")
+    return pairs
+
+
+async def create_datagram_endpoint(
+    loop: asyncio.AbstractEventLoop,
+    protocol_factory: Callable[[], Any],
+    local_addr: Any = None,
+    remote_addr: Any = None,
+    *,
+    family: int = 0,
+    proto: int = 0,
+    flags: int = 0,
+    reuse_address: Any = None,
+    reuse_port: bool | None = None,
+    allow_broadcast: bool | None = None,
+    sock: socket.socket | None = None,
+) -> tuple[Any, Any]:
+    """Open a datagram endpoint; see the loop method."""
+    if reuse_address:
+        raise ValueError(
+            "Passing `reuse_address=True` is no longer supported, as the usage of "
+            "SO_REUSEPORT in UDP poses a significant security concern."
+        )
+    remote: Any = None
+    if sock is not None:
+        _check_sock_only(
+            sock,
+            {
+                "local_addr": local_addr,
+                "remote_addr": remote_addr,
+                "family": family,
+                "proto": proto,
+                "flags": flags,
+                "reuse_port": reuse_port,
+                "allow_broadcast": allow_broadcast,
+            },
+        )
+    else:
+        if not (local_addr or remote_addr):
+            if family == 0:
+                raise ValueError("unexpected address family")
+            pairs: list[tuple[tuple[int, int], tuple[Any, Any]]] = [((family, proto), (None, None))]
+        else:
+            pairs = await _resolved_pairs(loop, local_addr, remote_addr, family, proto, flags)
+        if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+            raise ValueError("reuse_port not supported by socket module")
+        errors: list[OSError] = []
+        for (fam, pro), (local, remote_address) in pairs:
+            candidate = socket.socket(fam, socket.SOCK_DGRAM, pro)
+            try:
+                if reuse_port:
+                    candidate.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if allow_broadcast:
+                    candidate.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                candidate.setblocking(False)
+                if local is not None:
+                    candidate.bind(local)
+                if remote_address is not None:
+                    if not allow_broadcast:
+                        await loop.sock_connect(candidate, remote_address)
+                    remote = remote_address
+            except OSError as exc:
+                candidate.close()
+                errors.append(exc)
+                continue
+            except BaseException:
+                candidate.close()
+                raise
+            sock = candidate
+            break
+        else:
+            raise errors[0]
+    protocol = protocol_factory()
+    waiter: asyncio.Future[None] = loop.create_future()
+    transport = SocketDatagramTransport(loop, sock, protocol, remote, waiter)
+    try:
+        await waiter
+    except BaseException:
+        transport.close()
+        raise
+    return transport, protocol

@@ -1,0 +1,101 @@
+"""loop-core's ``network`` extension: the loop methods this package provides.
+
+Registered under the ``loop_core.extensions`` entry-point group, so installing
+loop-transports is all it takes for ``loop.create_connection`` and the rest to
+work on loop-core's loop. Each method forwards to the module that implements
+it; those modules use only the loop's public interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from loop_transports import connect, datagram, pipes, sendfile, servers, subprocess_transport
+
+__all__ = ["NetworkMethods", "create_extension"]
+
+
+class NetworkMethods:
+    """The network methods of one loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    async def create_connection(
+        self, protocol_factory: Callable[[], Any], host: Any, port: Any, **options: Any
+    ) -> tuple[Any, Any]:
+        return await connect.create_connection(self._loop, protocol_factory, host, port, **options)
+
+    async def create_server(
+        self, protocol_factory: Callable[[], Any], host: Any, port: Any, **options: Any
+    ) -> Any:
+        return await servers.create_server(self._loop, protocol_factory, host, port, **options)
+
+    async def create_unix_connection(
+        self, protocol_factory: Callable[[], Any], path: Any, **options: Any
+    ) -> tuple[Any, Any]:
+        return await connect.create_unix_connection(self._loop, protocol_factory, path, **options)
+
+    async def create_unix_server(
+        self, protocol_factory: Callable[[], Any], path: Any, **options: Any
+    ) -> Any:
+        return await servers.create_unix_server(self._loop, protocol_factory, path, **options)
+
+    async def create_datagram_endpoint(
+        self, protocol_factory: Callable[[], Any], **options: Any
+    ) -> tuple[Any, Any]:
+        return await datagram.create_datagram_endpoint(self._loop, protocol_factory, **options)
+
+    async def connect_accepted_socket(
+        self, protocol_factory: Callable[[], Any], sock: socket.socket, **options: Any
+    ) -> tuple[Any, Any]:
+        return await connect.connect_accepted_socket(self._loop, protocol_factory, sock, **options)
+
+    async def connect_read_pipe(
+        self, protocol_factory: Callable[[], Any], pipe: Any
+    ) -> tuple[Any, Any]:
+        return await pipes.connect_read_pipe(self._loop, protocol_factory, pipe)
+
+    async def connect_write_pipe(
+        self, protocol_factory: Callable[[], Any], pipe: Any
+    ) -> tuple[Any, Any]:
+        return await pipes.connect_write_pipe(self._loop, protocol_factory, pipe)
+
+    async def subprocess_exec(
+        self, protocol_factory: Callable[[], Any], program: Any, *args: Any, **options: Any
+    ) -> tuple[Any, Any]:
+        return await subprocess_transport.subprocess_exec(
+            self._loop, protocol_factory, program, *args, **options
+        )
+
+    async def subprocess_shell(
+        self, protocol_factory: Callable[[], Any], cmd: Any, **options: Any
+    ) -> tuple[Any, Any]:
+        return await subprocess_transport.subprocess_shell(
+            self._loop, protocol_factory, cmd, **options
+        )
+
+    async def sendfile(
+        self, transport: Any, file: Any, offset: int, count: int | None, *, fallback: bool
+    ) -> int:
+        return await sendfile.sendfile(
+            self._loop, transport, file, offset, count, fallback=fallback
+        )
+
+    async def sock_sendfile(
+        self, sock: socket.socket, file: Any, offset: int, count: int | None, *, fallback: bool
+    ) -> int:
+        return await sendfile.sock_sendfile(
+            self._loop, sock, file, offset, count, fallback=fallback
+        )
+
+    def close(self) -> None:
+        """Nothing to release: transports and servers close themselves."""
+
+
+def create_extension(loop: asyncio.AbstractEventLoop) -> NetworkMethods:
+    """Entry point of the ``network`` extension."""
+    return NetworkMethods(loop)

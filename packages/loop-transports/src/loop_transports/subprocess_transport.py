@@ -1,0 +1,394 @@
+"""Child processes as transports: ``subprocess_exec`` and ``subprocess_shell``.
+
+The child is started with :class:`subprocess.Popen`; its standard pipes become
+pipe transports. Its exit is watched per process, never with a global SIGCHLD
+handler: on Linux through a pidfd the loop polls like any descriptor, elsewhere
+by a thread blocked in ``waitpid`` that reports back with
+``call_soon_threadsafe``. Either way it works from a loop in any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from loop_transports.abstractions import SubprocessTransport
+from loop_transports.base import logger
+from loop_transports.pipes import connect_read_pipe, connect_write_pipe
+
+__all__ = ["ChildSubprocessTransport", "subprocess_exec", "subprocess_shell"]
+
+
+class _PipeEnd(asyncio.Protocol):
+    """Protocol of one standard pipe, reporting to the process transport."""
+
+    def __init__(self, owner: ChildSubprocessTransport, fd: int) -> None:
+        self._owner = owner
+        self._fd = fd
+        self.transport: asyncio.BaseTransport | None = None
+        self.disconnected = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._owner._pipe_data_received(self._fd, data)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.disconnected = True
+        self._owner._pipe_connection_lost(self._fd, exc)
+
+    def pause_writing(self) -> None:
+        self._owner._protocol.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._owner._protocol.resume_writing()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _exit_code(status: int) -> int:
+    return os.waitstatus_to_exitcode(status)
+
+
+class _ExitWatcher:
+    """Reports a child's exit status to a callback on the loop, once."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, pid: int, on_exit: Callable[[int], None]
+    ) -> None:
+        self._loop = loop
+        self._pid = pid
+        self._on_exit = on_exit
+        self._pidfd = -1
+        pidfd_open: Callable[[int], int] | None = getattr(os, "pidfd_open", None)
+        if pidfd_open is not None:
+            try:
+                self._pidfd = pidfd_open(pid)
+            except OSError:
+                self._pidfd = -1  # kernel before 5.3, or seccomp: use a thread
+        if self._pidfd >= 0:
+            loop.add_reader(self._pidfd, self._pidfd_ready)
+        else:
+            threading.Thread(
+                target=self._wait_in_thread, name=f"loop-transports-waitpid-{pid}", daemon=True
+            ).start()
+
+    def _reap(self) -> int:
+        try:
+            pid, status = os.waitpid(self._pid, os.WNOHANG)
+        except ChildProcessError:
+            # Someone else reaped it (Popen.poll in user code, say): unknown status.
+            logger.warning("child process pid %d was reaped by someone else", self._pid)
+            return 255
+        if pid == 0:
+            return -1
+        return _exit_code(status)
+
+    def _pidfd_ready(self) -> None:
+        code = self._reap()
+        if code == -1 and self._pidfd >= 0:
+            return  # spurious wake-up: not exited yet
+        self._close_pidfd()
+        self._on_exit(code)
+
+    def _close_pidfd(self) -> None:
+        if self._pidfd >= 0:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+
+    def _wait_in_thread(self) -> None:
+        try:
+            _, status = os.waitpid(self._pid, 0)
+            code = _exit_code(status)
+        except ChildProcessError:
+            logger.warning("child process pid %d was reaped by someone else", self._pid)
+            code = 255
+        try:
+            self._loop.call_soon_threadsafe(self._on_exit, code)
+        except RuntimeError:
+            pass  # the loop closed before the child exited: nobody listens any more
+
+    def close(self) -> None:
+        self._close_pidfd()
+
+
+class ChildSubprocessTransport(SubprocessTransport):
+    """A :class:`~asyncio.SubprocessTransport` for a child started by ``Popen``."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol: asyncio.SubprocessProtocol,
+        args: Any,
+        shell: bool,
+        stdin: Any,
+        stdout: Any,
+        stderr: Any,
+        bufsize: int,
+        **kwargs: Any,
+    ) -> None:
+        self._loop = loop
+        self._protocol = protocol
+        self._closed = False
+        self._finished = False
+        self._returncode: int | None = None
+        self._exit_waiters: list[asyncio.Future[int]] = []
+        self._pending_calls: list[tuple[Callable[..., object], tuple[Any, ...]]] | None = []
+        self._pipes: dict[int, _PipeEnd | None] = {}
+        self._watcher: _ExitWatcher | None = None
+        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            args,
+            shell=shell,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            universal_newlines=False,
+            bufsize=bufsize,
+            **kwargs,
+        )
+        self._pid = self._proc.pid
+        self._extra: dict[str, Any] = {"subprocess": self._proc}
+        for fd, stream in ((0, stdin), (1, stdout), (2, stderr)):
+            if stream == subprocess.PIPE:
+                self._pipes[fd] = None
+        if loop.get_debug():
+            logger.debug("process %r created: pid %s", args, self._pid)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"pid={self._pid}"
+        code = "" if self._returncode is None else f" returncode={self._returncode}"
+        return f"<{type(self).__name__} {state}{code}>"
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        if not self._closed:
+            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+
+    async def _connect(self) -> None:
+        """Wire the pipes, start watching the exit, then tell the protocol."""
+        proc = self._proc
+        assert proc is not None
+        try:
+            if proc.stdin is not None and 0 in self._pipes:
+                _, end = await connect_write_pipe(self._loop, lambda: _PipeEnd(self, 0), proc.stdin)
+                self._pipes[0] = end
+            for fd, stream in ((1, proc.stdout), (2, proc.stderr)):
+                if stream is not None and fd in self._pipes:
+                    _, end = await connect_read_pipe(self._loop, self._pipe_end(fd), stream)
+                    self._pipes[fd] = end
+            self._watcher = _ExitWatcher(self._loop, self._pid, self._process_exited)
+            self._loop.call_soon(self._protocol.connection_made, self)
+            pending, self._pending_calls = self._pending_calls, None
+            for callback, args in pending or ():
+                self._loop.call_soon(callback, *args)
+            # Return only after connection_made ran: callers read what it set up.
+            connected: asyncio.Future[None] = self._loop.create_future()
+            self._loop.call_soon(_resolve, connected)
+            await connected
+        except BaseException:
+            self.close()
+            await self._wait()
+            raise
+
+    def _pipe_end(self, fd: int) -> Callable[[], _PipeEnd]:
+        return lambda: _PipeEnd(self, fd)
+
+    def _call(self, callback: Callable[..., object], *args: Any) -> None:
+        if self._pending_calls is not None:
+            self._pending_calls.append((callback, args))
+        else:
+            self._loop.call_soon(callback, *args)
+
+    def _pipe_data_received(self, fd: int, data: bytes) -> None:
+        self._call(self._protocol.pipe_data_received, fd, data)
+
+    def _pipe_connection_lost(self, fd: int, exc: BaseException | None) -> None:
+        self._call(self._protocol.pipe_connection_lost, fd, exc)
+        self._try_finish()
+
+    def _process_exited(self, returncode: int) -> None:
+        if self._returncode is not None:
+            return
+        self._returncode = returncode
+        if self._proc is not None and self._proc.returncode is None:
+            # Popen must not wait for a child we already reaped.
+            self._proc.returncode = returncode
+        if self._loop.get_debug():
+            logger.info("%r exited with return code %r", self, returncode)
+        self._call(self._protocol.process_exited)
+        self._try_finish()
+        waiters, self._exit_waiters = self._exit_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(returncode)
+
+    async def _wait(self) -> int:
+        """Wait for the child to exit and return its exit code."""
+        if self._returncode is not None:
+            return self._returncode
+        waiter: asyncio.Future[int] = self._loop.create_future()
+        self._exit_waiters.append(waiter)
+        return await waiter
+
+    def _try_finish(self) -> None:
+        if self._finished or self._returncode is None:
+            return
+        if all(end is not None and end.disconnected for end in self._pipes.values()):
+            self._finished = True
+            self._call(self._call_connection_lost, None)
+
+    def _call_connection_lost(self, exc: Exception | None) -> None:
+        try:
+            self._protocol.connection_lost(exc)
+        finally:
+            if self._watcher is not None:
+                self._watcher.close()
+            self._proc = None
+
+    # Public interface
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """'subprocess' is the :class:`subprocess.Popen` object."""
+        return self._extra.get(name, default)
+
+    def get_protocol(self) -> Any:
+        """The current protocol."""
+        return self._protocol
+
+    def set_protocol(self, protocol: Any) -> None:
+        """Hand further events to *protocol*."""
+        self._protocol = protocol
+
+    def is_closing(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def get_pid(self) -> int:
+        """The child's process id."""
+        return self._pid
+
+    def get_returncode(self) -> int | None:
+        """The exit code (negative: killed by that signal), ``None`` while it runs."""
+        return self._returncode
+
+    def get_pipe_transport(self, fd: int) -> Any:
+        """The transport of standard pipe *fd* (0, 1 or 2), or ``None``."""
+        end = self._pipes.get(fd)
+        return None if end is None else end.transport
+
+    def _check_alive(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._returncode is not None:
+            raise ProcessLookupError()
+        return self._proc
+
+    def send_signal(self, signal: int) -> None:
+        """Send *signal* to the child; ``ProcessLookupError`` once it exited."""
+        self._check_alive().send_signal(signal)
+
+    def terminate(self) -> None:
+        """Send SIGTERM to the child."""
+        self._check_alive().terminate()
+
+    def kill(self) -> None:
+        """Send SIGKILL to the child."""
+        self._check_alive().kill()
+
+    def close(self) -> None:
+        """Close the pipes and kill the child if it still runs."""
+        if self._closed:
+            return
+        self._closed = True
+        for end in self._pipes.values():
+            if end is not None and end.transport is not None:
+                end.transport.close()
+        if self._proc is not None and self._returncode is None:
+            if self._loop.get_debug():
+                logger.warning("Close running child process: kill %r", self)
+            try:
+                self._proc.kill()
+            except ProcessLookupError:
+                pass
+            if self._watcher is None:
+                # Never connected: reap it here so no zombie is left behind.
+                self._proc.wait()
+                self._process_exited(self._proc.returncode)
+
+
+def _check_popen_options(options: dict[str, Any]) -> None:
+    if options.pop("universal_newlines", False):
+        raise ValueError("universal_newlines must be False")
+    if options.pop("text", None):
+        raise ValueError("text must be False")
+    if options.pop("encoding", None) is not None:
+        raise ValueError("encoding must be None")
+    if options.pop("errors", None) is not None:
+        raise ValueError("errors must be None")
+    if options.get("bufsize", 0) != 0:
+        raise ValueError("bufsize must be 0")
+
+
+async def _start(
+    loop: asyncio.AbstractEventLoop,
+    protocol_factory: Callable[[], Any],
+    args: Any,
+    shell: bool,
+    stdin: Any,
+    stdout: Any,
+    stderr: Any,
+    options: dict[str, Any],
+) -> tuple[Any, Any]:
+    _check_popen_options(options)
+    options.pop("bufsize", None)
+    protocol = protocol_factory()
+    transport = ChildSubprocessTransport(
+        loop, protocol, args, shell, stdin, stdout, stderr, 0, **options
+    )
+    await transport._connect()
+    return transport, protocol
+
+
+async def subprocess_exec(
+    loop: asyncio.AbstractEventLoop,
+    protocol_factory: Callable[[], Any],
+    program: Any,
+    *args: Any,
+    stdin: Any = subprocess.PIPE,
+    stdout: Any = subprocess.PIPE,
+    stderr: Any = subprocess.PIPE,
+    shell: bool = False,
+    **options: Any,
+) -> tuple[Any, Any]:
+    """Run *program* with *args* (no shell); see the loop method."""
+    if shell:
+        raise ValueError("shell must be False")
+    return await _start(
+        loop, protocol_factory, (program, *args), False, stdin, stdout, stderr, options
+    )
+
+
+async def subprocess_shell(
+    loop: asyncio.AbstractEventLoop,
+    protocol_factory: Callable[[], Any],
+    cmd: str | bytes,
+    *,
+    stdin: Any = subprocess.PIPE,
+    stdout: Any = subprocess.PIPE,
+    stderr: Any = subprocess.PIPE,
+    shell: bool = True,
+    **options: Any,
+) -> tuple[Any, Any]:
+    """Run *cmd* through the shell; see the loop method."""
+    if not isinstance(cmd, (bytes, str)):
+        raise ValueError("cmd must be a string")
+    if not shell:
+        raise ValueError("shell must be True")
+    return await _start(loop, protocol_factory, cmd, True, stdin, stdout, stderr, options)

@@ -1,0 +1,421 @@
+"""Socket transports against real peers on 127.0.0.1 and Unix sockets.
+
+Every test runs on loop-core's loop (our transports) and on a stock asyncio
+loop (asyncio's transports), so behaviour is compared side by side; the
+fixture fails a test that leaks a descriptor or calls the exception handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import socket
+import struct
+import tempfile
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import pytest
+
+import loop_core
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:
+    return loop.run_until_complete(asyncio.wait_for(coro, 30))
+
+
+class Recorder(asyncio.Protocol):
+    """Records every event, in order, and signals the end."""
+
+    def __init__(self, keep_open_on_eof: bool = False) -> None:
+        self.events: list[str] = []
+        self.data = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.keep_open_on_eof = keep_open_on_eof
+        self.lost: asyncio.Future[BaseException | None] = asyncio.get_event_loop().create_future()
+        self.eof = asyncio.get_event_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.events.append("made")
+
+    def data_received(self, data: bytes) -> None:
+        self.data += data
+
+    def eof_received(self) -> bool:
+        self.events.append("eof")
+        self.eof.set_result(None)
+        return self.keep_open_on_eof
+
+    def pause_writing(self) -> None:
+        self.events.append("pause")
+
+    def resume_writing(self) -> None:
+        self.events.append("resume")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.events.append("lost")
+        self.lost.set_result(exc)
+
+
+class Echo(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+@pytest.fixture(params=["tcp", "unix"])
+def family(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def unix_path() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as directory:
+        yield os.path.join(directory, "sock")
+
+
+async def serve(
+    loop: asyncio.AbstractEventLoop,
+    factory: Callable[[], asyncio.BaseProtocol],
+    family: str,
+    path: str,
+) -> tuple[asyncio.AbstractServer, Callable[[Callable[[], Any]], Coroutine[Any, Any, Any]]]:
+    if family == "tcp":
+        server = await loop.create_server(factory, "127.0.0.1", 0)
+        address = server.sockets[0].getsockname()
+
+        async def dial(client: Callable[[], Any]) -> Any:
+            return await loop.create_connection(client, *address)
+    else:
+        server = await loop.create_unix_server(factory, path)
+
+        async def dial(client: Callable[[], Any]) -> Any:
+            return await loop.create_unix_connection(client, path)
+
+    return server, dial
+
+
+def test_echo_round_trip_and_close_order(
+    any_loop: asyncio.AbstractEventLoop, family: str, unix_path: str
+) -> None:
+    async def main() -> None:
+        server, dial = await serve(any_loop, Echo, family, unix_path)
+        async with server:
+            transport, client = await dial(Recorder)
+            assert client.events == ["made"]
+            transport.write(b"ping ")
+            transport.writelines([b"pi", bytearray(b"ng"), memoryview(b"!")])
+            while len(client.data) < 10:
+                await asyncio.sleep(0.001)
+            assert bytes(client.data) == b"ping ping!"
+            transport.close()
+            assert transport.is_closing()
+            assert await client.lost is None
+            assert client.events == ["made", "lost"]
+
+    run(any_loop, main())
+
+
+def test_buffered_protocol_fills_its_own_buffer(any_loop: asyncio.AbstractEventLoop) -> None:
+    class Collector(asyncio.BufferedProtocol):
+        def __init__(self) -> None:
+            self.buffer = bytearray(7)  # small on purpose: many refills
+            self.received = bytearray()
+            self.hints: list[int] = []
+            self.done = any_loop.create_future()
+
+        def get_buffer(self, sizehint: int) -> bytearray:
+            self.hints.append(sizehint)
+            return self.buffer
+
+        def buffer_updated(self, nbytes: int) -> None:
+            self.received += self.buffer[:nbytes]
+
+        def eof_received(self) -> None:
+            self.done.set_result(bytes(self.received))
+
+    payload = os.urandom(100_000)
+
+    class Sender(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            transport.write(payload)
+            transport.write_eof()
+
+    async def main() -> None:
+        server = await any_loop.create_server(Sender, "127.0.0.1", 0)
+        async with server:
+            transport, collector = await any_loop.create_connection(
+                Collector, *server.sockets[0].getsockname()
+            )
+            assert await collector.done == payload
+            transport.close()
+
+    run(any_loop, main())
+
+
+def test_slow_reader_bounds_the_buffer_and_loses_nothing(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    total = 8 * 1024 * 1024
+    payload = os.urandom(64 * 1024)
+
+    class SlowReader(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.digest = hashlib.sha256()
+            self.count = 0
+            self.done = any_loop.create_future()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            self.transport = transport
+            transport.pause_reading()
+            any_loop.call_later(0.05, transport.resume_reading)
+
+        def data_received(self, data: bytes) -> None:
+            self.digest.update(data)
+            self.count += len(data)
+            if self.count >= total:
+                self.done.set_result(self.digest.hexdigest())
+
+    async def main() -> None:
+        server_side: list[SlowReader] = []
+
+        def factory() -> SlowReader:
+            server_side.append(SlowReader())
+            return server_side[-1]
+
+        server = await any_loop.create_server(factory, "127.0.0.1", 0)
+        async with server:
+            transport, client = await any_loop.create_connection(
+                Recorder, *server.sockets[0].getsockname()
+            )
+            transport.set_write_buffer_limits(high=256 * 1024)
+            assert transport.get_write_buffer_limits() == (64 * 1024, 256 * 1024)
+            expected = hashlib.sha256()
+            peak = 0
+            for _ in range(total // len(payload)):
+                while "pause" in client.events and client.events[-1] == "pause":
+                    await asyncio.sleep(0.001)
+                transport.write(payload)
+                expected.update(payload)
+                peak = max(peak, transport.get_write_buffer_size())
+            assert await server_side[0].done == expected.hexdigest()
+            assert "pause" in client.events
+            assert "resume" in client.events
+            # One write past the high-water mark at most, never unbounded.
+            assert peak <= 256 * 1024 + len(payload)
+            transport.close()
+            await client.lost
+
+    run(any_loop, main())
+
+
+def test_half_close_in_both_directions(
+    any_loop: asyncio.AbstractEventLoop, family: str, unix_path: str
+) -> None:
+    class AnswerAfterEof(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            self.transport = transport
+            self.received = bytearray()
+
+        def data_received(self, data: bytes) -> None:
+            self.received += data
+
+        def eof_received(self) -> bool:
+            # The client stopped writing; we may still answer, then close our side.
+            self.transport.write(b"got " + bytes(self.received))
+            self.transport.write_eof()
+            # Half-closed both ways now; close soon so the server can finish.
+            asyncio.get_running_loop().call_later(0.05, self.transport.close)
+            return True
+
+    async def main() -> None:
+        server, dial = await serve(any_loop, AnswerAfterEof, family, unix_path)
+        async with server:
+            transport, client = await dial(lambda: Recorder(keep_open_on_eof=True))
+            assert transport.can_write_eof()
+            transport.write(b"question")
+            transport.write_eof()
+            with pytest.raises(RuntimeError):
+                transport.write(b"more")
+            await client.eof
+            assert bytes(client.data) == b"got question"
+            assert not transport.is_closing()  # we kept it open on EOF
+            transport.close()
+            assert await client.lost is None
+
+    run(any_loop, main())
+
+
+def test_reset_mid_write_reaches_connection_lost_once(any_loop: asyncio.AbstractEventLoop) -> None:
+    class Resetter(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            # SO_LINGER with a zero timeout turns close() into a RST.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            assert isinstance(transport, asyncio.Transport)
+            any_loop.call_later(0.05, transport.abort)
+
+    async def main() -> None:
+        server = await any_loop.create_server(Resetter, "127.0.0.1", 0)
+        async with server:
+            transport, client = await any_loop.create_connection(
+                Recorder, *server.sockets[0].getsockname()
+            )
+            chunk = b"x" * 65536
+            while not client.lost.done():
+                transport.write(chunk)
+                await asyncio.sleep(0.001)
+            exc = await client.lost
+            assert isinstance(exc, (ConnectionResetError, BrokenPipeError))
+            assert client.events.count("lost") == 1
+            transport.write(b"after the end")  # ignored, no crash
+            transport.close()
+            await asyncio.sleep(0.01)
+            assert client.events.count("lost") == 1
+
+    run(any_loop, main())
+
+
+def test_bad_input_is_refused_and_the_transport_lives_on(
+    any_loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        server = await any_loop.create_server(Echo, "127.0.0.1", 0)
+        async with server:
+            transport, client = await any_loop.create_connection(
+                Recorder, *server.sockets[0].getsockname()
+            )
+            with pytest.raises(TypeError, match="bytes-like"):
+                transport.write("text")  # type: ignore[arg-type]
+            with pytest.raises(TypeError):
+                transport.writelines([b"ok", 42])  # type: ignore[list-item]
+            with pytest.raises(ValueError, match="must be >= low"):
+                transport.set_write_buffer_limits(high=1, low=2)
+            transport.write(b"still works")
+            while len(client.data) < 11:
+                await asyncio.sleep(0.001)
+            transport.abort()
+            await client.lost
+            with caplog.at_level(logging.WARNING):
+                for _ in range(8):
+                    transport.write(b"into the void")
+            assert any("raised exception" in r.getMessage() for r in caplog.records)
+
+    run(any_loop, main())
+
+
+def test_extra_info(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        server = await any_loop.create_server(Echo, "127.0.0.1", 0)
+        async with server:
+            address = server.sockets[0].getsockname()
+            transport, _ = await any_loop.create_connection(Recorder, *address)
+            assert transport.get_extra_info("peername") == address
+            sockname = transport.get_extra_info("sockname")
+            assert sockname[0] == "127.0.0.1"
+            sock = transport.get_extra_info("socket")
+            assert sock.getsockname() == sockname
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            assert transport.get_extra_info("missing", "default") == "default"
+            transport.close()
+
+    run(any_loop, main())
+
+
+def _asyncio_echo_server_in_thread() -> Iterator[tuple[str, int]]:
+    ready: list[tuple[str, int]] = []
+    started = threading.Event()
+    stop: list[Callable[[], object]] = []
+
+    def serve_forever() -> None:
+        loop = asyncio.new_event_loop()
+
+        async def main() -> None:
+            server = await loop.create_server(Echo, "127.0.0.1", 0)
+            ready.append(server.sockets[0].getsockname())
+            stopped = loop.create_future()
+            stop.append(lambda: loop.call_soon_threadsafe(stopped.set_result, None))
+            started.set()
+            async with server:
+                await stopped
+
+        loop.run_until_complete(main())
+        loop.close()
+
+    thread = threading.Thread(target=serve_forever)
+    thread.start()
+    started.wait(10)
+    try:
+        yield ready[0]
+    finally:
+        stop[0]()
+        thread.join(10)
+
+
+def test_our_client_against_stock_asyncio_server(loop: loop_core.EventLoop) -> None:
+    for address in _asyncio_echo_server_in_thread():
+
+        async def main(address: tuple[str, int] = address) -> None:
+            transport, client = await loop.create_connection(Recorder, *address)
+            transport.write(b"hello asyncio")
+            while len(client.data) < 13:
+                await asyncio.sleep(0.001)
+            transport.close()
+            await client.lost
+
+        run(loop, main())
+
+
+def test_stock_asyncio_client_against_our_server(loop: loop_core.EventLoop) -> None:
+    async def main() -> None:
+        server = await loop.create_server(Echo, "127.0.0.1", 0)
+        async with server:
+            address = server.sockets[0].getsockname()
+
+            def client() -> bytes:
+                async def talk() -> bytes:
+                    reader, writer = await asyncio.open_connection(*address)
+                    writer.write(b"from asyncio")
+                    data = await reader.readexactly(12)
+                    writer.close()
+                    await writer.wait_closed()
+                    return data
+
+                return asyncio.run(talk())
+
+            assert await loop.run_in_executor(None, client) == b"from asyncio"
+
+    run(loop, main())
+
+
+def test_thousand_concurrent_connections(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        server = await any_loop.create_server(Echo, "127.0.0.1", 0, backlog=1024)
+        async with server:
+            address = server.sockets[0].getsockname()
+
+            async def one(i: int) -> bytes:
+                transport, client = await any_loop.create_connection(Recorder, *address)
+                message = f"{i:05d}".encode()
+                transport.write(message)
+                while len(client.data) < len(message):
+                    await asyncio.sleep(0.005)
+                transport.close()
+                await client.lost
+                return bytes(client.data)
+
+            answers = await asyncio.gather(*(one(i) for i in range(1000)))
+            assert answers == [f"{i:05d}".encode() for i in range(1000)]
+
+    run(any_loop, main())
