@@ -1,10 +1,10 @@
-"""The echo server of the asyncio documentation, served by loop-core's loop.
+"""The echo server of the asyncio documentation, served by our loop.
 
-The server answers every message with ``Re: <message>`` and closes a
-connection that stays silent for TIMEOUT seconds, restarting that timer on
-each message, as the documentation's ``EchoServer`` protocol does. Until
-loop-transports lands, the server is written on the loop's low-level
-``sock_*`` calls and ``call_later``; a client in the same program talks to it.
+``EchoServer`` is the documentation's protocol: it answers every message with
+``Re: <message>`` and closes a connection that stays silent for TIMEOUT
+seconds, restarting that timer on each message. It runs on loop-core's loop
+with loop-transports' TCP server; a client written with loop-transports'
+streams talks to it, then stays silent so the timeout closes the connection.
 
 Run it with ``python3 dev.py demo`` (or ``nox -s demo``).
 """
@@ -12,78 +12,66 @@ Run it with ``python3 dev.py demo`` (or ``nox -s demo``).
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import loop_core
+from loop_transports import Protocol, open_connection
 
-TIMEOUT = 5.0
-MESSAGES = ["hello", "echo from loop-core", "goodbye"]
+TIMEOUT = 1.0  # the documentation uses 5 seconds; the demo need not wait that long
+MESSAGES = ["hello", "echo from loop", "goodbye"]
 
 
-async def serve_connection(conn: socket.socket) -> None:
-    loop = asyncio.get_running_loop()
-    print("server: connection made")
-    timed_out = asyncio.Event()
+class EchoServer(Protocol):
+    TIMEOUT = TIMEOUT
 
-    def on_timeout() -> None:
+    def timeout(self) -> None:
         print("server: connection timeout, closing.")
-        timed_out.set()
+        self.transport.close()
 
-    timer = loop.call_later(TIMEOUT, on_timeout)
-    try:
-        while not timed_out.is_set():
-            receive = asyncio.ensure_future(loop.sock_recv(conn, 1024))
-            expired = asyncio.ensure_future(timed_out.wait())
-            done, _ = await asyncio.wait({receive, expired}, return_when=asyncio.FIRST_COMPLETED)
-            expired.cancel()
-            if receive not in done:
-                receive.cancel()
-                break
-            data = receive.result()
-            if not data:
-                break
-            print("server: data received:", data.decode())
-            await loop.sock_sendall(conn, b"Re: " + data)
-            timer.cancel()
-            timer = loop.call_later(TIMEOUT, on_timeout)
-    finally:
-        timer.cancel()
-        conn.close()
-        print("server: connection lost: None")
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        print("server: connection made")
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.h_timeout = asyncio.get_running_loop().call_later(self.TIMEOUT, self.timeout)
+
+    def data_received(self, data: bytes) -> None:
+        print("server: data received:", data.decode())
+        self.transport.write(b"Re: " + data)
+        self.h_timeout.cancel()
+        self.h_timeout = asyncio.get_running_loop().call_later(self.TIMEOUT, self.timeout)
+
+    def eof_received(self) -> None:
+        pass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        print("server: connection lost:", exc)
+        self.h_timeout.cancel()
 
 
-async def serve(listener: socket.socket) -> None:
-    loop = asyncio.get_running_loop()
-    conn, _ = await loop.sock_accept(listener)
-    await serve_connection(conn)
-
-
-async def client(port: int) -> list[str]:
-    loop = asyncio.get_running_loop()
+async def client(host: str, port: int) -> list[str]:
+    reader, writer = await open_connection(host, port)
     replies = []
-    with socket.socket() as sock:
-        sock.setblocking(False)
-        await loop.sock_connect(sock, ("127.0.0.1", port))
-        for message in MESSAGES:
-            await loop.sock_sendall(sock, message.encode())
-            reply = (await loop.sock_recv(sock, 1024)).decode()
-            print("client: got", repr(reply))
-            replies.append(reply)
+    for message in MESSAGES:
+        writer.write(message.encode())
+        await writer.drain()
+        reply = (await reader.read(1024)).decode()
+        print("client: got", repr(reply))
+        replies.append(reply)
+    # Say nothing more: the server's timeout closes the connection.
+    closed_by_server = await reader.read() == b""
+    print("client: server closed the connection:", closed_by_server)
+    writer.close()
+    await writer.wait_closed()
     return replies
 
 
 async def main() -> None:
     loop = asyncio.get_running_loop()
     print(f"running on {type(loop).__module__}.{type(loop).__qualname__}")
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        listener.setblocking(False)
-        port = listener.getsockname()[1]
-        print(f"server: listening on 127.0.0.1:{port}")
-        server = asyncio.ensure_future(serve(listener))
-        replies = await client(port)
-        await server
+    server = await loop.create_server(EchoServer, "127.0.0.1", 0)
+    host, port = server.sockets[0].getsockname()[:2]
+    print(f"server: listening on {host}:{port}")
+    async with server:
+        replies = await client(host, port)
     expected = [f"Re: {m}" for m in MESSAGES]
     if replies != expected:
         raise SystemExit(f"demo failed: expected {expected}, got {replies}")

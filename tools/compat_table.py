@@ -113,32 +113,32 @@ IMPLEMENTED_IN_SYNC = {
     "LifoQueue",
 }
 IMPLEMENTED_IN_EXECUTOR = {"to_thread", "run_coroutine_threadsafe", "wrap_future"}
-PLANNED = {
-    "loop-transports (issue 6)": {
-        "AbstractServer",
-        "Server",
-        "BaseProtocol",
-        "BaseTransport",
-        "BufferedProtocol",
-        "DatagramProtocol",
-        "DatagramTransport",
-        "Protocol",
-        "ReadTransport",
-        "SubprocessProtocol",
-        "SubprocessTransport",
-        "Transport",
-        "WriteTransport",
-        "StreamReader",
-        "StreamReaderProtocol",
-        "StreamWriter",
-        "open_connection",
-        "open_unix_connection",
-        "start_server",
-        "start_unix_server",
-        "create_subprocess_exec",
-        "create_subprocess_shell",
-    },
+IMPLEMENTED_IN_TRANSPORTS = {
+    "Server",
+    "BaseProtocol",
+    "BaseTransport",
+    "BufferedProtocol",
+    "DatagramProtocol",
+    "DatagramTransport",
+    "Protocol",
+    "ReadTransport",
+    "SubprocessProtocol",
+    "SubprocessTransport",
+    "Transport",
+    "WriteTransport",
+    "StreamReader",
+    "StreamReaderProtocol",
+    "StreamWriter",
+    "open_connection",
+    "open_unix_connection",
+    "start_server",
+    "start_unix_server",
+    "create_subprocess_exec",
+    "create_subprocess_shell",
 }
+# Names asyncio keeps as interfaces; ours subclass or return them.
+TRANSPORT_INTERFACES = {"AbstractServer": "the base class of loop_transports.Server"}
+PLANNED: dict[str, set[str]] = {}
 IMPLEMENTED_EXTENSIONS = {
     "loop-executor": {
         "run_in_executor",
@@ -147,9 +147,7 @@ IMPLEMENTED_EXTENSIONS = {
         "getaddrinfo",
         "getnameinfo",
     },
-}
-METHOD_EXTENSIONS = {
-    "loop-transports (issue 6)": {
+    "loop-transports": {
         "create_connection",
         "create_server",
         "create_unix_connection",
@@ -163,6 +161,8 @@ METHOD_EXTENSIONS = {
         "sendfile",
         "sock_sendfile",
     },
+}
+METHOD_EXTENSIONS = {
     "loop-ssl (issue 7)": {"start_tls"},
 }
 
@@ -174,6 +174,10 @@ def classify_name(name: str) -> tuple[str, str]:
         return f"loop_sync.{name}", "implemented"
     if name in IMPLEMENTED_IN_EXECUTOR:
         return f"loop_executor.{name}", "implemented"
+    if name in IMPLEMENTED_IN_TRANSPORTS:
+        return f"loop_transports.{name}", "implemented"
+    if name in TRANSPORT_INTERFACES:
+        return f"asyncio.{name}", f"asyncio's own: {TRANSPORT_INTERFACES[name]}"
     if name in ASYNCIO_EXCEPTIONS:
         return f"asyncio.{name}", "asyncio's class, raised by our code"
     if name in ASYNCIO_MACHINERY:

@@ -159,7 +159,8 @@ class DescriptorTransport(FlowControl):
         return f"<{type(self).__name__} fd={self._fd} {state}>"
 
     def __del__(self, _warn: Any = warnings.warn) -> None:
-        if self._fileobj is not None:
+        # getattr: __init__ may have failed before the attribute existed.
+        if getattr(self, "_fileobj", None) is not None:
             _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
             self._fileobj.close()
 

@@ -194,7 +194,7 @@ class SocketDatagramTransport(DescriptorTransport, DatagramTransport):
 
 def _check_sock_only(sock: socket.socket, modifiers: dict[str, Any]) -> None:
     if sock.type != socket.SOCK_DGRAM:
-        raise ValueError(f"A datagram socket was expected, got {sock!r}")
+        raise ValueError(f"A UDP Socket was expected, got {sock!r}")
     given = ", ".join(f"{name}={value!r}" for name, value in modifiers.items() if value)
     if given:
         raise ValueError(
@@ -257,17 +257,11 @@ async def create_datagram_endpoint(
     family: int = 0,
     proto: int = 0,
     flags: int = 0,
-    reuse_address: Any = None,
     reuse_port: bool | None = None,
     allow_broadcast: bool | None = None,
     sock: socket.socket | None = None,
 ) -> tuple[Any, Any]:
     """Open a datagram endpoint; see the loop method."""
-    if reuse_address:
-        raise ValueError(
-            "Passing `reuse_address=True` is no longer supported, as the usage of "
-            "SO_REUSEPORT in UDP poses a significant security concern."
-        )
     remote: Any = None
     if sock is not None:
         _check_sock_only(

@@ -31,11 +31,13 @@ ACCEPT_RETRY_DELAY = 1.0
 _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
-class Server(asyncio.AbstractServer):
+class Server(asyncio.Server):
     """A listening server, as returned by ``create_server``.
 
     Use it as an async context manager (closing and waiting on exit), or call
-    :meth:`serve_forever`, :meth:`close` and :meth:`wait_closed`.
+    :meth:`serve_forever`, :meth:`close` and :meth:`wait_closed`. It is an
+    :class:`asyncio.Server` for ``isinstance`` checks and type checkers, with
+    every method its own (asyncio's constructor is never run).
     """
 
     def __init__(
@@ -48,7 +50,7 @@ class Server(asyncio.AbstractServer):
         ssl_handshake_timeout: float | None,
         ssl_shutdown_timeout: float | None,
         unix_path: str | None = None,
-    ) -> None:
+    ) -> None:  # asyncio.Server.__init__ is deliberately not called: its state is not ours
         self._loop = loop
         self._sockets: list[socket.socket] | None = sockets
         self._protocol_factory = protocol_factory

@@ -547,7 +547,7 @@ async def start_server(
     *,
     limit: int = DEFAULT_LIMIT,
     **kwds: Any,
-) -> asyncio.AbstractServer:
+) -> asyncio.Server:
     """Start a server calling ``client_connected_cb(reader, writer)`` per connection."""
     loop = asyncio.get_running_loop()
 
@@ -564,7 +564,7 @@ async def start_unix_server(
     *,
     limit: int = DEFAULT_LIMIT,
     **kwds: Any,
-) -> asyncio.AbstractServer:
+) -> asyncio.Server:
     """Like :func:`start_server`, on a Unix socket."""
     loop = asyncio.get_running_loop()
 

@@ -146,16 +146,21 @@ class ChildSubprocessTransport(SubprocessTransport):
         self._pending_calls: list[tuple[Callable[..., object], tuple[Any, ...]]] | None = []
         self._pipes: dict[int, _PipeEnd | None] = {}
         self._watcher: _ExitWatcher | None = None
-        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            args,
-            shell=shell,
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-            universal_newlines=False,
-            bufsize=bufsize,
-            **kwargs,
-        )
+        self._pid = -1
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                args,
+                shell=shell,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                universal_newlines=False,
+                bufsize=bufsize,
+                **kwargs,
+            )
+        except BaseException:
+            self._closed = True  # nothing was started, so nothing to close
+            raise
         self._pid = self._proc.pid
         self._extra: dict[str, Any] = {"subprocess": self._proc}
         for fd, stream in ((0, stdin), (1, stdout), (2, stderr)):

@@ -1,0 +1,206 @@
+"""Servers: lifecycle, several hosts, Unix socket files, bad input; on our loop and asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+from collections.abc import Coroutine
+from typing import Any, ClassVar
+
+import pytest
+
+import loop_core
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:
+    return loop.run_until_complete(asyncio.wait_for(coro, 30))
+
+
+class Hold(asyncio.Protocol):
+    """Keeps the connection open and remembers its transport."""
+
+    instances: ClassVar[list[Hold]] = []
+
+    def __init__(self) -> None:
+        self.lost = asyncio.get_event_loop().create_future()
+        Hold.instances.append(self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost.set_result(exc)
+
+
+def has_ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_start_serving_later_and_serve_forever_cancellation(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    async def main() -> None:
+        server = await any_loop.create_server(Hold, "127.0.0.1", 0, start_serving=False)
+        assert not server.is_serving()
+        assert server.get_loop() is any_loop
+        await server.start_serving()
+        assert server.is_serving()
+        forever = asyncio.ensure_future(server.serve_forever())
+        await asyncio.sleep(0)
+        with pytest.raises(RuntimeError, match="already being awaited"):
+            await server.serve_forever()
+        forever.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await forever
+        assert not server.is_serving()
+        assert not server.sockets
+        with pytest.raises(RuntimeError, match="is closed"):
+            await server.serve_forever()
+
+    run(any_loop, main())
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="wait_closed waits for clients from 3.12")
+def test_wait_closed_waits_for_the_connections(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        Hold.instances.clear()
+        server = await any_loop.create_server(Hold, "127.0.0.1", 0)
+        client, _ = await any_loop.create_connection(Hold, *server.sockets[0].getsockname())
+        while len(Hold.instances) < 2:
+            await asyncio.sleep(0.001)
+        server.close()
+        waiting = asyncio.ensure_future(server.wait_closed())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # the accepted connection is still open
+        client.close()
+        await waiting
+
+    run(any_loop, main())
+
+
+def test_close_and_abort_clients(loop: loop_core.EventLoop) -> None:
+    # close_clients/abort_clients are 3.13 API: ours has them on every Python.
+    async def main() -> None:
+        Hold.instances.clear()
+        server = await loop.create_server(Hold, "127.0.0.1", 0)
+        address = server.sockets[0].getsockname()
+        clients = [await loop.create_connection(Hold, *address) for _ in range(4)]
+        while len(Hold.instances) < 8:
+            await asyncio.sleep(0.001)
+        server_sides = [h for h in Hold.instances if h not in {c[1] for c in clients}]
+        server.close_clients()
+        for held in server_sides:
+            assert await held.lost is None
+        for transport, _ in clients:
+            transport.close()
+        server.abort_clients()  # nothing left: a no-op
+        server.close()
+        await server.wait_closed()
+
+    run(loop, main())
+
+
+def test_several_hosts_and_reuse_port(any_loop: asyncio.AbstractEventLoop) -> None:
+    hosts = ["127.0.0.1"] + (["::1"] if has_ipv6_loopback() else [])
+
+    async def main() -> None:
+        server = await any_loop.create_server(Hold, hosts, 0, reuse_port=True)
+        families = {s.family for s in server.sockets}
+        assert len(server.sockets) == len(hosts)
+        assert socket.AF_INET in families
+        for sock in server.sockets:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        server.close()
+        await server.wait_closed()
+
+    run(any_loop, main())
+
+
+def test_port_in_use_names_the_address(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        server = await any_loop.create_server(Hold, "127.0.0.1", 0, reuse_address=False)
+        port = server.sockets[0].getsockname()[1]
+        with pytest.raises(OSError, match=rf"127\.0\.0\.1.*{port}") as caught:
+            await any_loop.create_server(Hold, "127.0.0.1", port, reuse_address=False)
+        assert caught.value.errno == 98 or sys.platform != "linux"  # EADDRINUSE
+        server.close()
+        await server.wait_closed()
+        # The loop is fine afterwards.
+        await asyncio.sleep(0)
+
+    run(any_loop, main())
+
+
+def test_bad_arguments(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        with pytest.raises(ValueError, match="Neither host/port nor sock"):
+            await any_loop.create_server(Hold)  # type: ignore[call-overload]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            with pytest.raises(ValueError, match="Stream Socket was expected"):
+                await any_loop.create_server(Hold, sock=udp)
+            with pytest.raises(ValueError, match="can not be specified at the same time"):
+                await any_loop.create_server(Hold, "127.0.0.1", 0, sock=udp)  # type: ignore[call-overload]
+        with pytest.raises(TypeError, match="SSLContext"):
+            await any_loop.create_server(Hold, "127.0.0.1", 0, ssl=True)
+
+    run(any_loop, main())
+
+
+def test_unix_server_removes_its_socket_file(any_loop: asyncio.AbstractEventLoop) -> None:
+    if sys.version_info < (3, 13) and not isinstance(any_loop, loop_core.EventLoop):
+        pytest.skip("stock asyncio removes the socket file from 3.13 on")
+
+    async def main(path: str) -> None:
+        # A stale socket file from a dead server is replaced, not an error.
+        with socket.socket(socket.AF_UNIX) as stale:
+            stale.bind(path)
+        server = await any_loop.create_unix_server(Hold, path)
+        transport, held = await any_loop.create_unix_connection(Hold, path)
+        assert transport.get_extra_info("peername") == path
+        transport.close()
+        await held.lost
+        server.close()
+        await server.wait_closed()
+        assert not os.path.exists(path)
+
+    with tempfile.TemporaryDirectory() as directory:
+        run(any_loop, main(os.path.join(directory, "server.sock")))
+
+
+def test_unix_server_path_in_use(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main(path: str) -> None:
+        with open(path, "w"):
+            pass  # a regular file is not ours to remove
+        with pytest.raises(OSError, match="already in use"):
+            await any_loop.create_unix_server(Hold, path)
+        assert os.path.isfile(path)
+
+    with tempfile.TemporaryDirectory() as directory:
+        run(any_loop, main(os.path.join(directory, "taken")))
+
+
+def test_connect_accepted_socket(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            listener.setblocking(False)
+            client, _ = await any_loop.create_connection(Hold, *listener.getsockname())
+            accepted, _ = await any_loop.sock_accept(listener)
+            transport, held = await any_loop.connect_accepted_socket(Hold, accepted)
+            transport.write(b"from the accepted side")
+            transport.close()
+            await held.lost
+            client.close()
+
+    run(any_loop, main())

@@ -1,0 +1,141 @@
+"""Child processes: transports, Process, exit watching without SIGCHLD handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+import pytest
+
+import loop_core
+from loop_transports import create_subprocess_exec, create_subprocess_shell
+
+PIPE = subprocess.PIPE
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:
+    return loop.run_until_complete(asyncio.wait_for(coro, 60))
+
+
+def test_communicate_round_trip(any_loop: asyncio.AbstractEventLoop) -> None:
+    code = (
+        "import sys; data = sys.stdin.buffer.read(); "
+        "sys.stdout.buffer.write(data[::-1]); sys.stderr.write('err')"
+    )
+    payload = bytes(range(256)) * 4096  # 1 MiB: more than any pipe buffer
+
+    async def main() -> None:
+        process = await create_subprocess_exec(
+            sys.executable, "-c", code, stdin=PIPE, stdout=PIPE, stderr=PIPE
+        )
+        assert process.pid > 0
+        out, err = await process.communicate(payload)
+        assert out == payload[::-1]
+        assert err == b"err"
+        assert process.returncode == 0
+
+    run(any_loop, main())
+
+
+def test_shell_exit_code_and_no_pipes(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        process = await create_subprocess_shell("echo out; exit 7", stdout=PIPE)
+        assert await process.communicate() == (b"out\n", None)
+        assert process.returncode == 7
+        quiet = await create_subprocess_exec("true")
+        assert await quiet.wait() == 0
+
+    run(any_loop, main())
+
+
+def test_kill_gives_negative_returncode(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        process = await create_subprocess_exec("sleep", "30")
+        process.kill()
+        assert await process.wait() == -signal.SIGKILL
+        with pytest.raises(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+
+    run(any_loop, main())
+
+
+def test_protocol_sees_pipes_then_exit_then_loss(any_loop: asyncio.AbstractEventLoop) -> None:
+    class Recorder(asyncio.SubprocessProtocol):
+        def __init__(self) -> None:
+            self.events: list[Any] = []
+            self.done = any_loop.create_future()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.events.append("made")
+
+        def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+            self.events.append((fd, data))
+
+        def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+            self.events.append(("closed", fd))
+
+        def process_exited(self) -> None:
+            self.events.append("exited")
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self.events.append("lost")
+            self.done.set_result(None)
+
+    async def main() -> None:
+        transport, protocol = await any_loop.subprocess_exec(
+            Recorder, sys.executable, "-c", "print('hi')", stdin=None, stderr=None
+        )
+        assert transport.get_pid() > 0
+        assert transport.get_extra_info("subprocess").pid == transport.get_pid()
+        await protocol.done
+        assert protocol.events[0] == "made"
+        assert (1, b"hi\n") in protocol.events
+        assert protocol.events[-1] == "lost"
+        assert "exited" in protocol.events
+        assert transport.get_returncode() == 0
+        transport.close()
+
+    run(any_loop, main())
+
+
+def test_bad_arguments(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        with pytest.raises(ValueError, match="shell must be False"):
+            await any_loop.subprocess_exec(asyncio.SubprocessProtocol, "true", shell=True)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="cmd must be a string"):
+            await any_loop.subprocess_shell(asyncio.SubprocessProtocol, ["true"])  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="universal_newlines must be False"):
+            await any_loop.subprocess_exec(
+                asyncio.SubprocessProtocol,
+                "true",
+                universal_newlines=True,  # type: ignore[arg-type]
+            )
+        with pytest.raises(FileNotFoundError):
+            await create_subprocess_exec("/nonexistent/program")
+
+    run(any_loop, main())
+
+
+def test_children_are_watched_without_a_sigchld_handler_and_from_any_thread() -> None:
+    before = signal.getsignal(signal.SIGCHLD)
+    results: list[int] = []
+
+    def in_thread() -> None:
+        async def main() -> int:
+            process = await create_subprocess_exec(sys.executable, "-c", "raise SystemExit(3)")
+            return await process.wait()
+
+        results.append(loop_core.run(main()))
+
+    threads = [threading.Thread(target=in_thread) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == [3, 3, 3]
+    assert signal.getsignal(signal.SIGCHLD) == before
