@@ -200,7 +200,9 @@ def tests(session: nox.Session, mode: str) -> None:
 def integration(session: nox.Session, mode: str) -> None:
     """The shared suite, on our loop, stock asyncio and uvloop side by side."""
     wheels = build_wheels(session, mode)
-    install_wheels(session, list(wheels.values()), *TEST_REQUIREMENTS, "uvloop>=0.19")
+    install_wheels(
+        session, list(wheels.values()), *TEST_REQUIREMENTS, "uvloop>=0.19", "aiohttp>=3.9"
+    )
     run_pytest(session, ROOT / "integration-tests", f"integration-{mode}", mode)
 
 

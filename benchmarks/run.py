@@ -19,16 +19,19 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def measure(impl: str, repeats: int, pure_path: str | None) -> dict[str, float]:
+def measure(
+    impl: str, repeats: int, pure_path: str | None, script: str = "workloads.py"
+) -> dict[str, float]:
     env = dict(os.environ)
     if pure_path:
         env["PYTHONPATH"] = pure_path
     output = subprocess.run(
-        [sys.executable, str(HERE / "workloads.py"), impl, str(repeats)],
+        [sys.executable, str(HERE / script), impl, str(repeats)],
         env=env,
         check=True,
         capture_output=True,
         text=True,
+        cwd=HERE,
     ).stdout
     results: dict[str, float] = json.loads(output)
     return results
@@ -75,6 +78,7 @@ def main() -> int:
     loop_table = _loop_table(runs)
     sync_table = _sync_table(args.repeats, args.pure_path)
     executor_table = _executor_table(args.repeats, args.pure_path)
+    network_table = _network_table(args.repeats, args.pure_path)
     machine = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores"
     print(machine)
     print(loop_table)
@@ -82,6 +86,8 @@ def main() -> int:
     print(sync_table)
     print()
     print(executor_table)
+    print()
+    print(network_table)
     if args.output:
         args.output.write_text(
             "# Benchmark results\n\n"
@@ -96,7 +102,14 @@ def main() -> int:
             + "\n\n## Threads and name resolution (loop-executor, pure Python)\n\n"
             "Ours is loop-core's loop (compiled or pure) with loop-executor's extension "
             "and helpers; asyncio and uvloop use their own run_in_executor and getaddrinfo "
-            "with asyncio's to_thread and run_coroutine_threadsafe.\n\n" + executor_table + "\n"
+            "with asyncio's to_thread and run_coroutine_threadsafe.\n\n"
+            + executor_table
+            + "\n\n## Network and processes (loop-transports, pure Python)\n\n"
+            "The client runs in its own process on blocking sockets; times are what it "
+            "measured. Ours is loop-core's loop (compiled or pure) with loop-transports; "
+            "asyncio and uvloop use their own transports and asyncio's streams.\n\n"
+            + network_table
+            + "\n"
         )
     return 0
 
@@ -133,6 +146,17 @@ def _executor_table(repeats: int, pure_path: str) -> str:
         ),
         "asyncio": measure_pair("executor_workloads.py", "asyncio", "asyncio", repeats, None),
         "uvloop": measure_pair("executor_workloads.py", "uvloop", "asyncio", repeats, None),
+    }
+    return _ratio_table(runs)
+
+
+def _network_table(repeats: int, pure_path: str) -> str:
+    net_repeats = max(1, min(repeats, 3))
+    runs = {
+        "compiled": measure("loop_core", net_repeats, None, "net_workloads.py"),
+        "pure": measure("loop_core", net_repeats, pure_path, "net_workloads.py"),
+        "asyncio": measure("asyncio", net_repeats, None, "net_workloads.py"),
+        "uvloop": measure("uvloop", net_repeats, None, "net_workloads.py"),
     }
     return _ratio_table(runs)
 

@@ -194,7 +194,7 @@ class SocketDatagramTransport(DescriptorTransport, DatagramTransport):
 
 def _check_sock_only(sock: socket.socket, modifiers: dict[str, Any]) -> None:
     if sock.type != socket.SOCK_DGRAM:
-        raise ValueError(f"A UDP Socket was expected, got {sock!r}")
+        raise ValueError(f"A datagram socket was expected, got {sock!r}")
     given = ", ".join(f"{name}={value!r}" for name, value in modifiers.items() if value)
     if given:
         raise ValueError(
