@@ -47,7 +47,7 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 MODES = ["pure", "compiled"]
 DEFAULT_PYTHON = "3.11"
 
-TEST_REQUIREMENTS = ["pytest>=8,<10"]
+TEST_REQUIREMENTS = ["pytest>=8,<10", "trustme>=1.1"]
 TOOLS = ROOT / "requirements" / "tools.txt"
 
 nox.options.sessions = ["lint", "types", "tests", "integration", "docs", "build", "alone"]

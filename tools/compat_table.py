@@ -161,10 +161,9 @@ IMPLEMENTED_EXTENSIONS = {
         "sendfile",
         "sock_sendfile",
     },
+    "loop-ssl": {"start_tls"},
 }
-METHOD_EXTENSIONS = {
-    "loop-ssl (issue 7)": {"start_tls"},
-}
+METHOD_EXTENSIONS: dict[str, set[str]] = {}
 
 
 def classify_name(name: str) -> tuple[str, str]:

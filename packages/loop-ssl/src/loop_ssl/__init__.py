@@ -1,9 +1,26 @@
-"""loop-ssl: TLS over any loop-transports transport, and start_tls.
+"""loop-ssl: TLS over any loop-transports transport, and ``start_tls``.
 
-Part of the loop project; typed, asyncio-compatible and installable on its own
-with only its declared dependencies.
+Installing it makes ``loop.start_tls`` work on loop-core's loop (it registers
+the ``tls`` extension), and with it every ``ssl=`` argument of
+loop-transports' connections, servers and streams.
 """
 
 from loop_ssl._version import __version__
+from loop_ssl.extension import start_tls
+from loop_ssl.tls import (
+    SSL_HANDSHAKE_TIMEOUT,
+    SSL_SHUTDOWN_TIMEOUT,
+    TLSHalfCloseError,
+    TLSHandshakeTimeout,
+    TLSTransport,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "SSL_HANDSHAKE_TIMEOUT",
+    "SSL_SHUTDOWN_TIMEOUT",
+    "TLSHalfCloseError",
+    "TLSHandshakeTimeout",
+    "TLSTransport",
+    "__version__",
+    "start_tls",
+]

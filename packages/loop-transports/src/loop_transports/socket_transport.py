@@ -63,6 +63,8 @@ class SocketTransport(DescriptorTransport, Transport):
     reading starts right after it, and *waiter* (if given) is resolved then.
     """
 
+    _start_tls_compatible = True  # loop-ssl can layer TLS over it
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,

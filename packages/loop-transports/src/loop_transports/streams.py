@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -484,7 +485,7 @@ class StreamWriter:
 
     async def start_tls(
         self,
-        sslcontext: Any,
+        sslcontext: ssl.SSLContext,
         *,
         server_hostname: str | None = None,
         ssl_handshake_timeout: float | None = None,

@@ -1,0 +1,97 @@
+"""loop-core's ``tls`` extension: ``loop.start_tls``.
+
+Registered under the ``loop_core.extensions`` entry-point group. With it
+installed, the ``ssl=`` arguments of loop-transports (``create_connection``,
+``create_server``, the Unix variants, the streams) and
+``StreamWriter.start_tls`` work on loop-core's loop, since they all upgrade a
+plain transport through ``start_tls``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+from loop_ssl.tls import TLSLayer
+
+__all__ = ["TLSMethods", "create_extension", "start_tls"]
+
+
+def _check_timeout(name: str, value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{name} should be a positive number, got {value}")
+
+
+async def start_tls(
+    loop: asyncio.AbstractEventLoop,
+    transport: asyncio.BaseTransport,
+    protocol: asyncio.BaseProtocol,
+    sslcontext: ssl.SSLContext,
+    *,
+    server_side: bool = False,
+    server_hostname: str | None = None,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+) -> asyncio.Transport:
+    """Upgrade *transport* to TLS; return the new transport once the handshake is done.
+
+    *protocol* receives the plaintext; as with asyncio, its ``connection_made``
+    is not called (it already saw the plain connection).
+    """
+    if not isinstance(sslcontext, ssl.SSLContext):
+        raise TypeError(
+            f"sslcontext is expected to be an instance of ssl.SSLContext, got {sslcontext!r}"
+        )
+    if not getattr(transport, "_start_tls_compatible", False):
+        raise TypeError(f"transport {transport!r} is not supported by start_tls()")
+    _check_timeout("ssl_handshake_timeout", ssl_handshake_timeout)
+    _check_timeout("ssl_shutdown_timeout", ssl_shutdown_timeout)
+    if server_side and server_hostname is not None:
+        raise ValueError("server_hostname is only meaningful for the client side")
+    waiter: asyncio.Future[None] = loop.create_future()
+    layer = TLSLayer(
+        loop,
+        protocol,
+        sslcontext,
+        waiter,
+        server_side=server_side,
+        server_hostname=server_hostname,
+        call_connection_made=False,
+        handshake_timeout=ssl_handshake_timeout,
+        shutdown_timeout=ssl_shutdown_timeout,
+    )
+    # Nothing may be read between the switch of protocols and the handshake.
+    assert isinstance(transport, asyncio.ReadTransport)
+    transport.pause_reading()
+    transport.set_protocol(layer)
+    made = loop.call_soon(layer.connection_made, transport)
+    resumed = loop.call_soon(transport.resume_reading)
+    try:
+        await waiter
+    except BaseException:
+        transport.close()
+        made.cancel()
+        resumed.cancel()
+        raise
+    return layer._app_transport
+
+
+class TLSMethods:
+    """The TLS methods of one loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    async def start_tls(
+        self, transport: Any, protocol: Any, sslcontext: ssl.SSLContext, **options: Any
+    ) -> Any:
+        return await start_tls(self._loop, transport, protocol, sslcontext, **options)
+
+    def close(self) -> None:
+        """Nothing to release: each connection owns its TLS state."""
+
+
+def create_extension(loop: asyncio.AbstractEventLoop) -> TLSMethods:
+    """Entry point of the ``tls`` extension."""
+    return TLSMethods(loop)

@@ -1,0 +1,654 @@
+"""TLS over any transport: a protocol below, a transport above.
+
+:class:`TLSLayer` is the protocol the plain transport talks to. It feeds the
+bytes it receives into an :class:`ssl.SSLObject` through memory BIOs and
+writes what the TLS engine produces back to the plain transport.
+:class:`TLSTransport` is what the application sees: an ordinary
+:class:`asyncio.Transport` carrying plaintext. The layer moves through
+``handshake`` -> ``wrapped`` -> ``flushing`` -> ``shutdown`` -> ``closed``;
+every path out of it ends with the application's ``connection_lost`` called
+exactly once (or, before the handshake completed, the waiter failing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import ssl
+import warnings
+import weakref
+from typing import Any
+
+__all__ = [
+    "SSL_HANDSHAKE_TIMEOUT",
+    "SSL_SHUTDOWN_TIMEOUT",
+    "TLSHalfCloseError",
+    "TLSHandshakeTimeout",
+    "TLSLayer",
+    "TLSTransport",
+]
+
+logger = logging.getLogger("loop_ssl")
+
+# asyncio's defaults, in seconds.
+SSL_HANDSHAKE_TIMEOUT = 60.0
+SSL_SHUTDOWN_TIMEOUT = 30.0
+
+DEFAULT_HIGH_WATER = 64 * 1024
+# Past this much undecrypted input while the application has paused reading,
+# stop reading the socket too.
+MAX_PENDING_INPUT = 256 * 1024
+READ_CHUNK = 256 * 1024
+LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
+
+
+class TLSHandshakeTimeout(ConnectionAbortedError, TimeoutError):
+    """The TLS handshake did not finish in time.
+
+    A :class:`ConnectionAbortedError` as asyncio raises, and a
+    :class:`TimeoutError` because that is what it is.
+    """
+
+
+class TLSHalfCloseError(NotImplementedError):
+    """TLS has no half-close: ``write_eof`` is refused (``can_write_eof`` is false)."""
+
+
+# Client sessions by context, then by (server name, peer address), so a second
+# connection to the same server can resume instead of a full handshake.
+_sessions: weakref.WeakKeyDictionary[ssl.SSLContext, dict[tuple[Any, Any], ssl.SSLSession]] = (
+    weakref.WeakKeyDictionary()
+)
+_MAX_SESSIONS_PER_CONTEXT = 256
+
+
+def _remember_session(context: ssl.SSLContext, key: tuple[Any, Any], session: Any) -> None:
+    if session is None:
+        return
+    cache = _sessions.setdefault(context, {})
+    if key not in cache and len(cache) >= _MAX_SESSIONS_PER_CONTEXT:
+        cache.pop(next(iter(cache)))
+    cache[key] = session
+
+
+class TLSTransport(asyncio.Transport):
+    """The application's side of a TLS connection: plaintext in and out."""
+
+    _start_tls_compatible = True  # TLS inside TLS works
+
+    def __init__(self, layer: TLSLayer) -> None:
+        super().__init__()
+        self._layer: TLSLayer | None = layer
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {'closed' if self._closed else 'open'}>"
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        if not getattr(self, "_closed", True):
+            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+
+    def _live_layer(self) -> TLSLayer:
+        layer = self._layer
+        if layer is None:
+            raise RuntimeError("the TLS connection is closed")
+        return layer
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """TLS keys ('ssl_object', 'peercert', 'cipher', 'compression',
+        'sslcontext'), then the plain transport's ('peername', 'socket', ...)."""
+        if self._layer is None:
+            return default
+        return self._layer._extra_info(name, default)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        """Hand further plaintext events to *protocol*."""
+        self._live_layer()._set_app_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        """The application protocol."""
+        return self._live_layer()._app_protocol  # type: ignore[no-any-return]
+
+    def is_closing(self) -> bool:
+        """Whether :meth:`close` or :meth:`abort` was called, or the connection ended."""
+        return self._closed
+
+    def close(self) -> None:
+        """Send the buffered data, then close_notify, then close the connection."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._layer is not None:
+            self._layer._start_shutdown()
+
+    def abort(self) -> None:
+        """Close at once, without close_notify, dropping buffered data."""
+        self._closed = True
+        if self._layer is not None:
+            self._layer._abort(None)
+
+    def is_reading(self) -> bool:
+        """Whether plaintext is being delivered to the protocol."""
+        return self._layer is not None and not self._layer._app_reading_paused
+
+    def pause_reading(self) -> None:
+        """Stop delivering plaintext until :meth:`resume_reading`."""
+        if self._layer is not None:
+            self._layer._pause_app_reading()
+
+    def resume_reading(self) -> None:
+        """Deliver plaintext again."""
+        if self._layer is not None:
+            self._layer._resume_app_reading()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """Water marks for pausing the protocol's writing, as for socket transports."""
+        self._live_layer()._set_write_buffer_limits(high, low)
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        """Return ``(low, high)``."""
+        layer = self._live_layer()
+        return layer._low_water, layer._high_water
+
+    def get_write_buffer_size(self) -> int:
+        """Plaintext waiting for the TLS engine plus records waiting for the socket."""
+        return 0 if self._layer is None else self._layer._write_buffer_size()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Encrypt and send *data*; buffered until the handshake or the socket allows."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"write(): data must be a bytes-like object (bytes, bytearray or memoryview), "
+                f"not {type(data).__name__!r}"
+            )
+        if not data:
+            return
+        if self._layer is None:
+            return
+        self._layer._write_plaintext(bytes(data))
+
+    def writelines(self, list_of_data: Any) -> None:
+        """Write every bytes-like object of an iterable."""
+        chunks = list(list_of_data)
+        for chunk in chunks:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(
+                    f"writelines(): data must be bytes-like, not {type(chunk).__name__!r}"
+                )
+        self.write(b"".join(chunks))
+
+    def can_write_eof(self) -> bool:
+        """TLS cannot half-close: always false."""
+        return False
+
+    def write_eof(self) -> None:
+        """Refused: TLS has no half-close (see :meth:`can_write_eof`)."""
+        raise TLSHalfCloseError("TLS does not support half-closing; use close()")
+
+
+class TLSLayer(asyncio.BufferedProtocol):
+    """The TLS engine between a plain transport and the application protocol."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        app_protocol: asyncio.BaseProtocol,
+        context: ssl.SSLContext,
+        waiter: asyncio.Future[None] | None,
+        *,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        call_connection_made: bool = True,
+        handshake_timeout: float | None = None,
+        shutdown_timeout: float | None = None,
+    ) -> None:
+        self._loop = loop
+        self._context = context
+        self._waiter = waiter
+        self._server_side = server_side
+        self._server_hostname = server_hostname
+        self._call_connection_made = call_connection_made
+        self._handshake_timeout = (
+            SSL_HANDSHAKE_TIMEOUT if handshake_timeout is None else handshake_timeout
+        )
+        self._shutdown_timeout = (
+            SSL_SHUTDOWN_TIMEOUT if shutdown_timeout is None else shutdown_timeout
+        )
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._sslobj: ssl.SSLObject | None = None
+        self._transport: Any = None  # the plain transport while the connection lives
+        self._plain: Any = None  # ... and afterwards, for get_extra_info
+        self._state = "unwrapped"
+        self._app_protocol: Any = app_protocol
+        self._app_buffered = isinstance(app_protocol, asyncio.BufferedProtocol)
+        self._app_transport = TLSTransport(self)
+        self._app_connected = False
+        self._extra: dict[str, Any] = {"sslcontext": context}
+        self._receive = bytearray(READ_CHUNK)
+        self._receive_view = memoryview(self._receive)
+        self._backlog: collections.deque[memoryview] = collections.deque()
+        self._backlog_size = 0
+        self._conn_lost = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._app_reading_paused = False
+        self._plain_reading_paused = False
+        self._plain_writing_paused = False
+        self._app_writing_paused = False
+        self._high_water = DEFAULT_HIGH_WATER
+        self._low_water = DEFAULT_HIGH_WATER // 4
+        self._session_key: tuple[Any, Any] | None = None
+
+    # Plumbing for the application transport
+
+    def _extra_info(self, name: str, default: Any) -> Any:
+        if name in self._extra:
+            return self._extra[name]
+        if self._plain is not None:
+            return self._plain.get_extra_info(name, default)
+        return default
+
+    def _set_app_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._app_protocol = protocol
+        self._app_buffered = isinstance(protocol, asyncio.BufferedProtocol)
+
+    def _write_buffer_size(self) -> int:
+        return self._backlog_size + self._outgoing.pending
+
+    def _set_write_buffer_limits(self, high: int | None, low: int | None) -> None:
+        if high is None:
+            high = DEFAULT_HIGH_WATER if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self._high_water, self._low_water = high, low
+        self._update_app_writing()
+
+    # The plain transport's protocol interface
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = self._plain = transport
+        if not self._server_side:
+            self._session_key = (self._server_hostname, transport.get_extra_info("peername"))
+        session = None
+        if self._session_key is not None:
+            session = _sessions.get(self._context, {}).get(self._session_key)
+        try:
+            self._sslobj = self._context.wrap_bio(
+                self._incoming,
+                self._outgoing,
+                server_side=self._server_side,
+                server_hostname=self._server_hostname,
+                session=session,
+            )
+        except Exception as exc:
+            self._handshake_failed(exc)
+            return
+        self._extra["ssl_object"] = self._sslobj
+        self._state = "handshake"
+        self._timer = self._loop.call_later(self._handshake_timeout, self._handshake_expired)
+        self._do_handshake()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._receive_view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._incoming.write(self._receive_view[:nbytes])
+        self._process_incoming()
+
+    def data_received(self, data: bytes) -> None:
+        # Used when the plain transport does not speak BufferedProtocol.
+        self._incoming.write(data)
+        self._process_incoming()
+
+    def _process_incoming(self) -> None:
+        state = self._state
+        if state == "handshake":
+            self._do_handshake()
+        elif state in ("wrapped", "flushing"):
+            self._do_read()
+            if self._app_reading_paused and self._incoming.pending > MAX_PENDING_INPUT:
+                self._pause_plain_reading()
+        elif state == "shutdown":
+            self._do_shutdown()
+
+    def eof_received(self) -> bool:
+        if self._loop.get_debug():
+            logger.debug("%r received EOF", self)
+        if self._state == "handshake":
+            self._handshake_failed(
+                ConnectionResetError("the peer closed the connection during the TLS handshake")
+            )
+        elif self._state in ("wrapped", "flushing"):
+            # The peer vanished without close_notify: deliver what was
+            # decrypted, then an EOF, and close.
+            self._do_read()
+            self._app_eof()
+        return False  # the plain transport closes; connection_lost follows
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._cancel_timer()
+        self._backlog.clear()
+        self._backlog_size = 0
+        self._remember_session()
+        was_connected = self._app_connected
+        self._app_connected = False
+        self._state = "closed"
+        self._app_transport._closed = True
+        self._transport = None
+        if was_connected:
+            self._loop.call_soon(self._app_protocol.connection_lost, exc)
+        elif self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(exc or ConnectionResetError("Connection lost"))
+
+    def pause_writing(self) -> None:
+        self._plain_writing_paused = True
+        self._update_app_writing()
+
+    def resume_writing(self) -> None:
+        self._plain_writing_paused = False
+        self._do_write()
+        self._update_app_writing()
+
+    # Handshake
+
+    def _do_handshake(self) -> None:
+        assert self._sslobj is not None
+        try:
+            self._sslobj.do_handshake()
+        except ssl.SSLWantReadError:
+            self._flush_outgoing()
+            return
+        except Exception as exc:
+            self._flush_outgoing()  # an alert for the peer, when there is one
+            self._handshake_failed(exc)
+            return
+        self._flush_outgoing()
+        self._handshake_done()
+
+    def _handshake_expired(self) -> None:
+        self._timer = None
+        if self._state == "handshake":
+            self._handshake_failed(
+                TLSHandshakeTimeout(
+                    f"SSL handshake is taking longer than {self._handshake_timeout} seconds: "
+                    "aborting the connection"
+                )
+            )
+
+    def _handshake_failed(self, exc: BaseException) -> None:
+        self._cancel_timer()
+        self._state = "closed"
+        if self._loop.get_debug():
+            logger.debug("%r: TLS handshake failed", self, exc_info=exc)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _handshake_done(self) -> None:
+        self._cancel_timer()
+        sslobj = self._sslobj
+        assert sslobj is not None
+        self._extra.update(
+            peercert=sslobj.getpeercert(),
+            cipher=sslobj.cipher(),
+            compression=sslobj.compression(),
+        )
+        self._state = "wrapped"
+        self._app_connected = True
+        if self._call_connection_made:
+            self._app_protocol.connection_made(self._app_transport)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        # Application data may have come in the same flight as the Finished message.
+        if self._incoming.pending:
+            self._loop.call_soon(self._do_read)
+        self._do_write()
+
+    # Reading
+
+    def _do_read(self) -> None:
+        if self._state not in ("wrapped", "flushing") or self._app_reading_paused:
+            return
+        sslobj = self._sslobj
+        assert sslobj is not None
+        try:
+            if self._app_buffered:
+                self._read_into_app_buffer(sslobj)
+            else:
+                self._read_chunks(sslobj)
+        except ssl.SSLZeroReturnError:
+            self._close_notify_received()
+            return
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLError as exc:
+            self._fatal_error(exc, "Fatal TLS error while reading")
+            return
+        # Reading can produce records to send (key updates, session tickets).
+        self._flush_outgoing()
+        if self._backlog:
+            self._do_write()
+
+    def _read_chunks(self, sslobj: ssl.SSLObject) -> None:
+        while not self._app_reading_paused and self._state in ("wrapped", "flushing"):
+            data = sslobj.read(READ_CHUNK)
+            if not data:
+                raise ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "EOF")
+            self._app_protocol.data_received(data)
+
+    def _read_into_app_buffer(self, sslobj: ssl.SSLObject) -> None:
+        while not self._app_reading_paused and self._state in ("wrapped", "flushing"):
+            buffer = self._app_protocol.get_buffer(-1)
+            size = len(buffer)
+            if not size:
+                raise RuntimeError("get_buffer() returned an empty buffer")
+            count = sslobj.read(size, buffer)
+            if not count:
+                raise ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "EOF")
+            self._app_protocol.buffer_updated(count)
+
+    def _close_notify_received(self) -> None:
+        # The peer will send nothing more: tell the application, answer with
+        # our own close_notify and close.
+        self._app_eof()
+        if self._state in ("wrapped", "flushing"):
+            self._app_transport._closed = True
+            self._begin_shutdown()
+
+    def _app_eof(self) -> None:
+        try:
+            keep_open = self._app_protocol.eof_received()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, "Error calling eof_received()")
+            return
+        if keep_open:
+            logger.warning("returning true from eof_received() has no effect when using ssl")
+
+    def _pause_app_reading(self) -> None:
+        self._app_reading_paused = True
+
+    def _resume_app_reading(self) -> None:
+        if not self._app_reading_paused:
+            return
+        self._app_reading_paused = False
+        if self._plain_reading_paused and self._transport is not None:
+            self._plain_reading_paused = False
+            self._transport.resume_reading()
+        self._loop.call_soon(self._do_read)
+
+    def _pause_plain_reading(self) -> None:
+        if not self._plain_reading_paused and self._transport is not None:
+            self._plain_reading_paused = True
+            self._transport.pause_reading()
+
+    # Writing
+
+    def _write_plaintext(self, data: bytes) -> None:
+        if self._state not in ("handshake", "wrapped") or self._app_transport._closed:
+            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning("socket.send() raised exception.")
+            self._conn_lost += 1
+            return
+        self._backlog.append(memoryview(data))
+        self._backlog_size += len(data)
+        if self._state == "wrapped":
+            self._do_write()
+        self._update_app_writing()
+
+    def _do_write(self) -> None:
+        sslobj = self._sslobj
+        if sslobj is None or self._state not in ("wrapped", "flushing"):
+            return
+        try:
+            while self._backlog:
+                chunk = self._backlog[0]
+                written = sslobj.write(chunk)
+                self._backlog_size -= written
+                if written == len(chunk):
+                    self._backlog.popleft()
+                else:
+                    self._backlog[0] = chunk[written:]
+        except ssl.SSLWantReadError:
+            pass  # a renegotiation needs the peer's answer first; retried after reading
+        except ssl.SSLError as exc:
+            self._fatal_error(exc, "Fatal TLS error while writing")
+            return
+        self._flush_outgoing()
+        self._update_app_writing()
+        if self._state == "flushing" and not self._backlog:
+            self._begin_shutdown()
+
+    def _flush_outgoing(self) -> None:
+        if self._outgoing.pending and self._transport is not None:
+            self._transport.write(self._outgoing.read())
+
+    def _update_app_writing(self) -> None:
+        size = self._write_buffer_size()
+        if not self._app_writing_paused:
+            if self._plain_writing_paused or size > self._high_water:
+                self._app_writing_paused = True
+                self._call_app("pause_writing")
+        elif not self._plain_writing_paused and size <= self._low_water:
+            self._app_writing_paused = False
+            self._call_app("resume_writing")
+
+    def _call_app(self, method: str) -> None:
+        try:
+            getattr(self._app_protocol, method)()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop.call_exception_handler(
+                {
+                    "message": f"protocol.{method}() failed",
+                    "exception": exc,
+                    "transport": self._app_transport,
+                    "protocol": self._app_protocol,
+                }
+            )
+
+    # Closing
+
+    def _start_shutdown(self) -> None:
+        if self._state == "handshake":
+            self._abort(None)
+        elif self._state == "wrapped":
+            self._state = "flushing"
+            self._cancel_timer()
+            self._timer = self._loop.call_later(self._shutdown_timeout, self._shutdown_expired)
+            self._do_write()
+        elif self._state == "unwrapped":
+            self._abort(None)
+
+    def _begin_shutdown(self) -> None:
+        self._state = "shutdown"
+        if self._timer is None:
+            self._timer = self._loop.call_later(self._shutdown_timeout, self._shutdown_expired)
+        self._do_shutdown()
+
+    def _do_shutdown(self) -> None:
+        sslobj = self._sslobj
+        assert sslobj is not None
+        try:
+            sslobj.unwrap()
+        except ssl.SSLWantReadError:
+            self._flush_outgoing()  # our close_notify goes out; now wait for theirs
+            return
+        except (ssl.SSLError, OSError) as exc:
+            self._flush_outgoing()
+            self._fatal_error(exc, "Fatal TLS error during shutdown")
+            return
+        self._flush_outgoing()
+        self._cancel_timer()
+        self._remember_session()
+        if self._transport is not None:
+            self._transport.close()  # flushes, then connection_lost(None) reaches the app
+
+    def _shutdown_expired(self) -> None:
+        self._timer = None
+        if self._transport is not None:
+            self._abort(
+                TimeoutError(
+                    f"SSL shutdown timed out after {self._shutdown_timeout} seconds: "
+                    "the peer never answered close_notify"
+                )
+            )
+
+    def _abort(self, exc: BaseException | None) -> None:
+        self._cancel_timer()
+        transport = self._transport
+        if transport is None:
+            return
+        self._app_transport._closed = True
+        if exc is not None:
+            # The plain transport reports its own close as clean; make the
+            # application hear why.
+            transport.set_protocol(_LostWith(self, exc))
+        transport.abort()
+
+    def _fatal_error(self, exc: BaseException, message: str) -> None:
+        if isinstance(exc, OSError):
+            if self._loop.get_debug():
+                logger.debug("%r: %s", self, message, exc_info=exc)
+        else:
+            self._loop.call_exception_handler(
+                {
+                    "message": message,
+                    "exception": exc,
+                    "transport": self._transport,
+                    "protocol": self,
+                }
+            )
+        self._abort(exc)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _remember_session(self) -> None:
+        if self._session_key is not None and self._sslobj is not None:
+            try:
+                session = self._sslobj.session
+            except (ssl.SSLError, ValueError):
+                return
+            _remember_session(self._context, self._session_key, session)
+
+
+class _LostWith(asyncio.Protocol):
+    """Forwards the plain transport's end to the layer with the real reason."""
+
+    def __init__(self, layer: TLSLayer, exc: BaseException) -> None:
+        self._layer = layer
+        self._exc = exc
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._layer.connection_lost(exc or self._exc)

@@ -1,0 +1,428 @@
+"""TLS connections: our client and server, stock asyncio and openssl on the other end.
+
+Tests that take ``any_loop`` run on loop-core's loop (loop-ssl's TLS) and on a
+stock asyncio loop (asyncio's TLS), side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+import loop_core
+from loop_ssl import TLSHalfCloseError
+from loop_transports import (
+    StreamReader,
+    StreamWriter,
+    create_subprocess_exec,
+    open_connection,
+    start_server,
+)
+
+OPENSSL = shutil.which("openssl")
+needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")
+
+
+def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:
+    return loop.run_until_complete(asyncio.wait_for(coro, 60))
+
+
+async def upper_lines(reader: Any, writer: Any) -> None:
+    """Answer each line in capitals; takes our streams and asyncio's alike."""
+    try:
+        while line := await reader.readline():
+            writer.write(line.upper())
+            await writer.drain()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    writer.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_round_trip_extra_info_and_clean_close(
+    any_loop: asyncio.AbstractEventLoop,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> None:
+    async def main() -> None:
+        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await open_connection(
+                "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+            )
+            writer.write(b"hello tls\n")
+            assert await reader.readline() == b"HELLO TLS\n"
+            big = os.urandom(20_000).hex().encode() + b"\n"  # under the 64 KiB line limit
+            writer.write(big)
+            assert await reader.readline() == big.upper()
+            ssl_object = writer.get_extra_info("ssl_object")
+            assert isinstance(ssl_object, ssl.SSLObject)
+            assert writer.get_extra_info("peercert")["subjectAltName"][0] == ("DNS", "localhost")
+            assert writer.get_extra_info("cipher")[1].startswith("TLSv1")
+            assert writer.get_extra_info("compression") is None
+            assert writer.get_extra_info("sslcontext") is client_context
+            assert writer.get_extra_info("peername") == ("127.0.0.1", port)
+            assert not writer.can_write_eof()
+            writer.close()
+            await writer.wait_closed()
+
+    run(any_loop, main())
+
+
+def test_write_eof_is_refused(
+    loop: loop_core.EventLoop, server_context: ssl.SSLContext, client_context: ssl.SSLContext
+) -> None:
+    async def main() -> None:
+        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            _, writer = await open_connection(
+                "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+            )
+            with pytest.raises(TLSHalfCloseError):
+                writer.write_eof()
+            with pytest.raises(NotImplementedError):  # what asyncio raises there
+                writer.write_eof()
+            writer.close()
+            await writer.wait_closed()
+
+    run(loop, main())
+
+
+def test_session_is_resumed_on_the_next_connection(
+    loop: loop_core.EventLoop, server_context: ssl.SSLContext, client_context: ssl.SSLContext
+) -> None:
+    async def main() -> list[bool]:
+        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
+        reused = []
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            for _ in range(2):
+                reader, writer = await open_connection(
+                    "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+                )
+                writer.write(b"x\n")
+                await reader.readline()  # TLS 1.3 tickets arrive after the handshake
+                reused.append(writer.get_extra_info("ssl_object").session_reused)
+                writer.close()
+                await writer.wait_closed()
+        return reused
+
+    assert run(loop, main()) == [False, True]
+
+
+def test_alpn_and_sni(
+    any_loop: asyncio.AbstractEventLoop,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> None:
+    seen_names: list[str | None] = []
+
+    def sni(ssl_object: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+        seen_names.append(name)
+
+    server_context.sni_callback = sni
+    server_context.set_alpn_protocols(["h2", "http/1.1"])
+    client_context.set_alpn_protocols(["http/1.1"])
+
+    async def main() -> str | None:
+        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            _, writer = await open_connection(
+                "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+            )
+            chosen: str | None = writer.get_extra_info("ssl_object").selected_alpn_protocol()
+            writer.close()
+            await writer.wait_closed()
+            return chosen
+
+    assert run(any_loop, main()) == "http/1.1"
+    assert seen_names == ["localhost"]
+
+
+def test_buffered_protocol_and_flow_control_through_tls(
+    any_loop: asyncio.AbstractEventLoop,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> None:
+    total = 4 * 1024 * 1024
+
+    class Counter(asyncio.BufferedProtocol):
+        def __init__(self) -> None:
+            self.buffer = bytearray(4096)
+            self.count = 0
+            self.done = any_loop.create_future()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            # A slow application: reading pauses now and then.
+            transport.pause_reading()
+            any_loop.call_later(0.05, transport.resume_reading)
+
+        def get_buffer(self, sizehint: int) -> bytearray:
+            return self.buffer
+
+        def buffer_updated(self, nbytes: int) -> None:
+            self.count += nbytes
+            if self.count >= total and not self.done.done():
+                self.done.set_result(self.count)
+
+    class Pusher(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.paused = 0
+
+        def pause_writing(self) -> None:
+            self.paused += 1
+
+    async def main() -> None:
+        counters: list[Counter] = []
+
+        def factory() -> Counter:
+            counters.append(Counter())
+            return counters[-1]
+
+        server = await any_loop.create_server(factory, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            transport, pusher = await any_loop.create_connection(
+                Pusher,
+                *server.sockets[0].getsockname(),
+                ssl=client_context,
+                server_hostname="localhost",
+            )
+            chunk = b"z" * 65536
+            for _ in range(total // len(chunk)):
+                transport.write(chunk)
+            if isinstance(any_loop, loop_core.EventLoop):
+                # Ours counts unencrypted data too, so 4 MiB written at once
+                # pauses the writer at once; asyncio only once records pile up.
+                assert pusher.paused >= 1
+            assert await counters[0].done == total
+            transport.close()
+
+    run(any_loop, main())
+
+
+def test_start_tls_upgrades_a_live_connection_and_tls_in_tls(
+    loop: loop_core.EventLoop, server_context: ssl.SSLContext, client_context: ssl.SSLContext
+) -> None:
+    async def serve(reader: StreamReader, writer: StreamWriter) -> None:
+        assert await reader.readline() == b"STARTTLS\n"
+        writer.write(b"go ahead\n")
+        await writer.drain()
+        await writer.start_tls(server_context)
+        assert await reader.readline() == b"again\n"
+        writer.write(b"ok\n")
+        await writer.drain()
+        await writer.start_tls(server_context)  # a second layer inside the first
+        await upper_lines(reader, writer)
+
+    async def main() -> None:
+        server = await start_server(serve, "127.0.0.1", 0)
+        async with server:
+            reader, writer = await open_connection(*server.sockets[0].getsockname())
+            writer.write(b"STARTTLS\n")
+            assert await reader.readline() == b"go ahead\n"
+            await writer.start_tls(client_context, server_hostname="localhost")
+            assert writer.get_extra_info("ssl_object") is not None
+            writer.write(b"again\n")
+            assert await reader.readline() == b"ok\n"
+            await writer.start_tls(client_context, server_hostname="localhost")
+            writer.write(b"inside two layers\n")
+            assert await reader.readline() == b"INSIDE TWO LAYERS\n"
+            writer.close()
+            await writer.wait_closed()
+
+    run(loop, main())
+
+
+def test_stock_asyncio_client_against_our_server(
+    loop: loop_core.EventLoop, server_context: ssl.SSLContext, client_context: ssl.SSLContext
+) -> None:
+    async def main() -> None:
+        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+
+            def client() -> bytes:
+                async def talk() -> bytes:
+                    reader, writer = await asyncio.open_connection(
+                        "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+                    )
+                    writer.write(b"from stock asyncio\n")
+                    line = await reader.readline()
+                    writer.close()
+                    await writer.wait_closed()
+                    return line
+
+                return asyncio.run(talk())
+
+            assert await loop.run_in_executor(None, client) == b"FROM STOCK ASYNCIO\n"
+
+    run(loop, main())
+
+
+def test_our_client_against_stock_asyncio_server(
+    loop: loop_core.EventLoop, server_context: ssl.SSLContext, client_context: ssl.SSLContext
+) -> None:
+    ready = threading.Event()
+    stop = threading.Event()
+    ports: list[int] = []
+
+    def serve() -> None:
+        async def main() -> None:
+            server = await asyncio.start_server(
+                upper_lines,
+                "127.0.0.1",
+                0,
+                ssl=server_context,
+            )
+            ports.append(server.sockets[0].getsockname()[1])
+            ready.set()
+            async with server:
+                while not stop.is_set():
+                    await asyncio.sleep(0.01)
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        assert ready.wait(10)
+
+        async def main() -> bytes:
+            reader, writer = await open_connection(
+                "127.0.0.1", ports[0], ssl=client_context, server_hostname="localhost"
+            )
+            writer.write(b"to stock asyncio\n")
+            line = await reader.readline()
+            writer.close()
+            await writer.wait_closed()
+            return line
+
+        assert run(loop, main()) == b"TO STOCK ASYNCIO\n"
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+@needs_openssl
+def test_openssl_s_client_against_our_server(
+    any_loop: asyncio.AbstractEventLoop, server_context: ssl.SSLContext, ca_pem: Path
+) -> None:
+    async def once(reader: StreamReader, writer: StreamWriter) -> None:
+        line = await reader.readline()
+        writer.write(b"server says " + line)
+        await writer.drain()
+        writer.close()
+
+    async def main() -> bytes:
+        server = await start_server(once, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            assert OPENSSL is not None
+            process = await create_subprocess_exec(
+                OPENSSL,
+                "s_client",
+                "-connect",
+                f"127.0.0.1:{port}",
+                "-CAfile",
+                str(ca_pem),
+                "-servername",
+                "localhost",
+                "-verify_return_error",
+                "-quiet",
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            out, _ = await process.communicate(b"hi from openssl\n")
+            assert process.returncode == 0
+            assert out is not None
+            return out
+
+    assert run(any_loop, main()) == b"server says hi from openssl\n"
+
+
+@needs_openssl
+def test_our_client_against_openssl_s_server(
+    any_loop: asyncio.AbstractEventLoop, client_context: ssl.SSLContext, server_pem: Path
+) -> None:
+    async def main() -> bytes:
+        port = free_port()
+        assert OPENSSL is not None
+        # -rev answers each line reversed; -naccept 1 exits after one client.
+        process = await create_subprocess_exec(
+            OPENSSL,
+            "s_server",
+            "-accept",
+            f"127.0.0.1:{port}",
+            "-cert",
+            str(server_pem),
+            "-rev",
+            "-naccept",
+            "1",
+            "-quiet",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(200):
+                try:
+                    reader, writer = await open_connection(
+                        "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+                    )
+                    break
+                except ConnectionRefusedError:
+                    await asyncio.sleep(0.02)
+            else:
+                raise AssertionError("openssl s_server did not start")
+            writer.write(b"loop\n")
+            line = await reader.readline()
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, ssl.SSLError):
+                pass  # s_server may drop the connection without answering close_notify
+            return line
+        finally:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+
+    assert run(any_loop, main()).strip() == b"pool"
+
+
+def test_ssl_true_means_a_verifying_default_context(loop: loop_core.EventLoop) -> None:
+    # Our test CA is not in the system store, so ssl=True must refuse the server.
+    cert_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("localhost").configure_cert(cert_ctx)
+
+    async def main() -> None:
+        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=cert_ctx)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await open_connection("localhost", port, ssl=True)
+
+    run(loop, main())
+
