@@ -12,7 +12,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -425,4 +424,3 @@ def test_ssl_true_means_a_verifying_default_context(loop: loop_core.EventLoop) -
                 await open_connection("localhost", port, ssl=True)
 
     run(loop, main())
-
