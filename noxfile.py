@@ -313,7 +313,7 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: our loop compiled and pure against asyncio and uvloop, in one run."""
     wheels = build_wheels(session, "compiled")
-    install_wheels(session, list(wheels.values()), "uvloop>=0.19")
+    install_wheels(session, list(wheels.values()), "uvloop>=0.19", "trustme>=1.1")
     session.run(
         "python",
         str(ROOT / "benchmarks" / "run.py"),

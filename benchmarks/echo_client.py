@@ -4,12 +4,16 @@ Plain blocking sockets, so the client costs the same whatever loop serves it,
 as in uvloop's echo benchmark. ``python echo_client.py KIND HOST PORT SIZE COUNT``
 prints the seconds the exchange took. KIND is ``tcp`` (ping-pong of SIZE-byte
 messages), ``unix`` (the same over the Unix socket at HOST), ``connect``
-(COUNT connections, one byte each way) or ``udp`` (SIZE-byte datagrams).
+(COUNT connections, one byte each way), ``udp`` (SIZE-byte datagrams),
+``tls`` (ping-pong over TLS; the CA file is in the environment variable
+``ECHO_CLIENT_CAFILE``) or ``handshake`` (COUNT TLS handshakes).
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import ssl
 import sys
 import time
 
@@ -38,6 +42,36 @@ def stream_echo(family: int, address: str | tuple[str, int], size: int, count: i
         started = time.perf_counter()
         _exchange(sock, message, count)
         return time.perf_counter() - started
+
+
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=os.environ["ECHO_CLIENT_CAFILE"])
+
+
+def tls_echo(address: tuple[str, int], size: int, count: int) -> float:
+    message = b"x" * size
+    context = _tls_context()
+    with socket.create_connection(address) as raw:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with context.wrap_socket(raw, server_hostname="localhost") as sock:
+            _exchange(sock, message, 10)
+            started = time.perf_counter()
+            _exchange(sock, message, count)
+            return time.perf_counter() - started
+
+
+def tls_handshakes(address: tuple[str, int], count: int) -> float:
+    context = _tls_context()
+    started = time.perf_counter()
+    for _ in range(count):
+        with (
+            socket.create_connection(address) as raw,
+            context.wrap_socket(raw, server_hostname="localhost") as sock,
+        ):
+            sock.sendall(b"x")
+            if sock.recv(1) != b"x":
+                raise SystemExit("no echo")
+    return time.perf_counter() - started
 
 
 def connect_rate(address: tuple[str, int], count: int) -> float:
@@ -70,6 +104,10 @@ def main() -> None:
         elapsed = stream_echo(socket.AF_UNIX, host, int(size), int(count))
     elif kind == "connect":
         elapsed = connect_rate((host, int(port)), int(count))
+    elif kind == "tls":
+        elapsed = tls_echo((host, int(port)), int(size), int(count))
+    elif kind == "handshake":
+        elapsed = tls_handshakes((host, int(port)), int(count))
     else:
         elapsed = udp_echo((host, int(port)), int(size), int(count))
     print(elapsed)

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -59,7 +60,9 @@ class DatagramEcho(asyncio.DatagramProtocol):
         self.transport.sendto(data, addr)
 
 
-async def drive(kind: str, host: str, port: int, size: int, count: int) -> float:
+async def drive(
+    kind: str, host: str, port: int, size: int, count: int, env: dict[str, str] | None = None
+) -> float:
     loop = asyncio.get_running_loop()
     client = subprocess.Popen(
         [
@@ -72,6 +75,7 @@ async def drive(kind: str, host: str, port: int, size: int, count: int) -> float
             str(count),
         ],
         stdout=subprocess.PIPE,
+        env=env,
     )
     out, _ = await loop.run_in_executor(None, client.communicate)
     if client.returncode:
@@ -187,6 +191,51 @@ async def subprocess_communicate(streams: ModuleType) -> float:
     return loop.time() - started
 
 
+class _Certificates:
+    """A CA and a server certificate for localhost, made once per process."""
+
+    def __init__(self) -> None:
+        import trustme
+
+        self._directory = tempfile.TemporaryDirectory()
+        ca = trustme.CA()
+        self.ca_file = os.path.join(self._directory.name, "ca.pem")
+        ca.cert_pem.write_to_path(self.ca_file)
+        self.server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("localhost", "127.0.0.1").configure_cert(self.server_context)
+
+
+_certificates: list[_Certificates] = []
+
+
+def certificates() -> _Certificates:
+    if not _certificates:
+        _certificates.append(_Certificates())
+    return _certificates[0]
+
+
+async def _tls(kind: str, size: int, count: int) -> float:
+    loop = asyncio.get_running_loop()
+    certs = certificates()
+    server = await loop.create_server(Echo, "127.0.0.1", 0, ssl=certs.server_context)
+    env = dict(os.environ, ECHO_CLIENT_CAFILE=certs.ca_file)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        return await drive(kind, "127.0.0.1", port, size, count, env)
+
+
+async def tls_1k(streams: ModuleType) -> float:
+    return await _tls("tls", 1024, 5_000)
+
+
+async def tls_100k(streams: ModuleType) -> float:
+    return await _tls("tls", 100 * 1024, 500)
+
+
+async def tls_handshakes(streams: ModuleType) -> float:
+    return await _tls("handshake", 1, 200)
+
+
 WORKLOADS: dict[str, Workload] = {
     "TCP echo, Protocol, 1 KiB (10k)": protocol_1k,
     "TCP echo, Protocol, 10 KiB (5k)": protocol_10k,
@@ -200,6 +249,9 @@ WORKLOADS: dict[str, Workload] = {
     "UDP echo, 1 KiB (10k)": udp_1k,
     "sock_recv/sock_sendall echo, 10 KiB (5k)": sock_calls_10k,
     "subprocess spawn + communicate (50)": subprocess_communicate,
+    "TLS echo, Protocol, 1 KiB (5k)": tls_1k,
+    "TLS echo, Protocol, 100 KiB (500)": tls_100k,
+    "TLS handshakes (200)": tls_handshakes,
 }
 
 
