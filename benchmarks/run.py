@@ -104,10 +104,10 @@ def main() -> int:
             "and helpers; asyncio and uvloop use their own run_in_executor and getaddrinfo "
             "with asyncio's to_thread and run_coroutine_threadsafe.\n\n"
             + executor_table
-            + "\n\n## Network and processes (loop-transports, pure Python)\n\n"
+            + "\n\n## Network, processes and TLS (loop-transports and loop-ssl, pure Python)\n\n"
             "The client runs in its own process on blocking sockets; times are what it "
-            "measured. Ours is loop-core's loop (compiled or pure) with loop-transports; "
-            "asyncio and uvloop use their own transports and asyncio's streams.\n\n"
+            "measured. Ours is loop-core's loop (compiled or pure) with loop-transports and "
+            "loop-ssl; asyncio and uvloop use their own transports and asyncio's streams.\n\n"
             + network_table
             + "\n"
         )
