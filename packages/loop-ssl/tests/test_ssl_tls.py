@@ -21,7 +21,7 @@ import pytest
 import trustme
 
 import loop_core
-from loop_ssl import TLSHalfCloseError
+from loop_ssl import TLSHalfCloseError, remember_sessions
 from loop_transports import (
     StreamReader,
     StreamWriter,
@@ -109,6 +109,8 @@ def test_write_eof_is_refused(
 def test_session_is_resumed_on_the_next_connection(
     loop: loop_core.EventLoop, server_context: ssl.SSLContext, client_context: ssl.SSLContext
 ) -> None:
+    remember_sessions(client_context)
+
     async def main() -> list[bool]:
         server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
         reused = []
@@ -126,6 +128,31 @@ def test_session_is_resumed_on_the_next_connection(
         return reused
 
     assert run(loop, main()) == [False, True]
+
+
+def test_sessions_are_not_remembered_unless_asked(
+    loop: loop_core.EventLoop, server_context: ssl.SSLContext, client_context: ssl.SSLContext
+) -> None:
+    # Remembering a session keeps its context alive, so it is opt-in.
+    async def main() -> list[bool]:
+        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
+        reused = []
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            for _ in range(2):
+                reader, writer = await open_connection(
+                    "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+                )
+                writer.write(b"x\n")
+                await reader.readline()
+                reused.append(writer.get_extra_info("ssl_object").session_reused)
+                writer.close()
+                await writer.wait_closed()
+        return reused
+
+    assert run(loop, main()) == [False, False]
+    with pytest.raises(ValueError, match="positive"):
+        remember_sessions(client_context, 0)
 
 
 def test_alpn_and_sni(

@@ -341,6 +341,41 @@ def test_primitive_is_bound_to_first_loop(any_loop: asyncio.AbstractEventLoop) -
 
 
 def test_reprs(any_loop: asyncio.AbstractEventLoop) -> None:
-    assert repr(Lock()) == "<Lock [unlocked]>"
-    assert repr(Event()) == "<Event [unset]>"
+    # asyncio's format: <module.Class object at 0x... [state, waiters:N]>
+    lock = Lock()
+    assert repr(lock) == f"<loop_sync.locks.Lock object at {id(lock):#x} [unlocked]>"
+    assert repr(Event()).endswith(" [unset]>")
     assert "value:2" in repr(Semaphore(2))
+
+
+def test_cancelled_waiter_does_not_hand_the_lock_to_two_tasks(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # Regression: the first waiter cancelled in the same callback as release()
+    # used to wake a second waiter besides the one release() woke.
+    async def main() -> int:
+        lock = Lock()
+        holders = 0
+
+        async def take() -> None:
+            nonlocal holders
+            await lock.acquire()
+            holders += 1
+
+        await lock.acquire()
+        tasks = [asyncio.ensure_future(take()) for _ in range(3)]
+        await asyncio.sleep(0)
+
+        def cancel_first_then_release() -> None:
+            tasks[0].cancel()
+            lock.release()
+
+        any_loop.call_soon(cancel_first_then_release)
+        with pytest.raises(asyncio.CancelledError):
+            await tasks[0]
+        await asyncio.sleep(0)
+        tasks[2].cancel()
+        await asyncio.gather(*tasks[1:], return_exceptions=True)
+        return holders
+
+    assert any_loop.run_until_complete(main()) == 1

@@ -169,4 +169,5 @@ def test_shutdown_immediate_wakes_getters_and_join(any_loop: asyncio.AbstractEve
 def test_repr(any_loop: asyncio.AbstractEventLoop) -> None:
     queue: Queue[int] = Queue(3)
     queue.put_nowait(1)
-    assert repr(queue) == "<Queue maxsize=3 _queue=[1] tasks=1>"
+    assert repr(queue) == f"<Queue at {id(queue):#x} maxsize=3 _queue=[1] tasks=1>"
+    assert str(queue) == "<Queue maxsize=3 _queue=[1] tasks=1>"

@@ -139,3 +139,20 @@ def test_children_are_watched_without_a_sigchld_handler_and_from_any_thread() ->
         thread.join(60)
     assert results == [3, 3, 3]
     assert signal.getsignal(signal.SIGCHLD) == before
+
+
+def test_death_by_signal_one_is_minus_one(any_loop: asyncio.AbstractEventLoop) -> None:
+    # Regression: -1 (SIGHUP) was taken for "still running" and reported as 255.
+    code = (
+        "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_DFL); "
+        "print('ready', flush=True); time.sleep(30)"
+    )
+
+    async def main() -> int:
+        process = await create_subprocess_exec(sys.executable, "-c", code, stdout=PIPE)
+        assert process.stdout is not None
+        assert await process.stdout.readline() == b"ready\n"
+        process.send_signal(signal.SIGHUP)
+        return await process.wait()
+
+    assert run(any_loop, main()) == -signal.SIGHUP

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
+import inspect
 import reprlib
+import sys
 import traceback
 import types
 from collections.abc import Callable, Generator
@@ -33,6 +36,36 @@ InvalidStateError = asyncio.InvalidStateError
 def isfuture(obj: object) -> bool:
     """Return ``True`` for any object that follows asyncio's future protocol."""
     return getattr(type(obj), "_asyncio_future_blocking", None) is not None
+
+
+# Python 3.13 turned a StopIteration given to set_exception into a RuntimeError;
+# before, it was refused with TypeError. We do what the running Python's asyncio does.
+_STOP_ITERATION_BECOMES_RUNTIME_ERROR = sys.version_info >= (3, 13)
+
+
+def _callback_repr(fn: Any) -> str:
+    """A callback as asyncio shows it: ``name() at file:line``."""
+    if isinstance(fn, functools.partial):
+        inner = _callback_repr(fn.func)
+        arguments = [reprlib.repr(a) for a in fn.args]
+        arguments += [f"{k}={reprlib.repr(v)}" for k, v in fn.keywords.items()]
+        return f"functools.partial({inner}, {', '.join(arguments)})" if arguments else inner
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    text = f"{name}()"
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is not None:
+        text += f" at {code.co_filename}:{code.co_firstlineno}"
+    return text
+
+
+def _callbacks_repr(callbacks: list[Any]) -> str:
+    # Long lists show their ends only, as asyncio's repr does.
+    if len(callbacks) > 2:
+        shown = f"{_callback_repr(callbacks[0])}, <{len(callbacks) - 2} more>, "
+        shown += _callback_repr(callbacks[-1])
+    else:
+        shown = ", ".join(_callback_repr(fn) for fn in callbacks)
+    return f"cb=[{shown}]"
 
 
 # Not a native class: Tasks subclass it and must be weakly referenceable for
@@ -181,6 +214,10 @@ class Future(Generic[_T]):
             exception = exception()
         if not isinstance(exception, BaseException):
             raise TypeError(f"exception must be a BaseException, not {type(exception).__name__}")
+        if type(exception) is StopIteration and not _STOP_ITERATION_BECOMES_RUNTIME_ERROR:
+            raise TypeError(
+                "StopIteration interacts badly with generators and cannot be raised into a Future"
+            )
         if isinstance(exception, StopIteration):
             new_exc = RuntimeError(
                 "StopIteration interacts badly with generators and cannot be raised into a Future"
@@ -213,10 +250,7 @@ class Future(Generic[_T]):
             else:
                 parts.append(f"result={reprlib.repr(self._result)}")
         if self._callbacks:
-            names = [
-                getattr(fn, "__qualname__", None) or type(fn).__name__ for fn, _ in self._callbacks
-            ]
-            parts.append(f"cb=[{', '.join(names)}]")
+            parts.append(_callbacks_repr([fn for fn, _ in self._callbacks]))
         if self._source_traceback:
             frame = self._source_traceback[-1]
             parts.append(f"created at {frame.filename}:{frame.lineno}")

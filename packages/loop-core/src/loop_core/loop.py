@@ -404,13 +404,17 @@ class EventLoop(asyncio.AbstractEventLoop):
         """Schedule *coro* as a task (through the task factory, if one is set)."""
         self._check_closed()
         if self._task_factory is None:
-            return Task(coro, loop=self, name=name, context=context)
-        if context is None:
-            task = self._task_factory(self, coro)
+            task: Any = Task(coro, loop=self, name=name, context=context)
         else:
-            task = self._task_factory(self, coro, context=context)
-        if name is not None:
-            task.set_name(name)
+            if context is None:
+                task = self._task_factory(self, coro)
+            else:
+                task = self._task_factory(self, coro, context=context)
+            if name is not None:
+                task.set_name(name)
+        source = getattr(task, "_source_traceback", None)
+        if source:
+            del source[-1]  # this method: the caller made the task
         return task  # type: ignore[no-any-return]
 
     def set_task_factory(self, factory: _TaskFactory | None) -> None:
@@ -630,7 +634,14 @@ class EventLoop(asyncio.AbstractEventLoop):
                 logger.error("Exception in default exception handler", exc_info=True)
             return
         try:
-            self._exception_handler(self, context)
+            # As asyncio 3.12+: the handler runs in the context of the task,
+            # future or handle the error came from, so it sees its variables.
+            source = context.get("task") or context.get("future") or context.get("handle")
+            source_context = getattr(source, "get_context", lambda: None)()
+            if isinstance(source_context, contextvars.Context):
+                source_context.run(self._exception_handler, self, context)
+            else:
+                self._exception_handler(self, context)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -706,6 +717,15 @@ class EventLoop(asyncio.AbstractEventLoop):
     def _tls(self, method: str) -> TLSExtension:
         extension: TLSExtension = self._extension("tls", method)
         return extension
+
+    @property
+    def _default_executor(self) -> concurrent.futures.Executor | None:
+        """The default pool, if loop-executor made one: asyncio's attribute, which
+        test helpers and debugging tools read."""
+        pool: concurrent.futures.Executor | None = getattr(
+            self._extensions.get("executor"), "default_executor", None
+        )
+        return pool
 
     def run_in_executor(  # type: ignore[override]
         self, executor: concurrent.futures.Executor | None, func: Callable[..., _T], *args: Any

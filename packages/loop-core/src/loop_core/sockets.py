@@ -37,6 +37,10 @@ def _check_socket(sock: object) -> socket.socket:
     return sock
 
 
+# Which waiting call currently owns the watch on (loop, descriptor, direction).
+_watchers: dict[tuple[int, int, bool], object] = {}
+
+
 async def _when_ready(
     loop: FileDescriptorLoop, sock: socket.socket, attempt: Callable[[], _T], *, write: bool
 ) -> _T:
@@ -58,6 +62,8 @@ async def _when_ready(
         else:
             future.set_result(result)
 
+    key = (id(loop), fd, write)
+    _watchers[key] = future
     if write:
         loop.add_writer(fd, on_ready)
     else:
@@ -66,10 +72,14 @@ async def _when_ready(
         result: _T = await future
         return result
     finally:
-        if write:
-            loop.remove_writer(fd)
-        else:
-            loop.remove_reader(fd)
+        # A call made after ours was cancelled may have taken the descriptor
+        # over already (cancelled tasks clean up late): leave its watch alone.
+        if _watchers.get(key) is future:
+            del _watchers[key]
+            if write:
+                loop.remove_writer(fd)
+            else:
+                loop.remove_reader(fd)
 
 
 async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) -> bytes:

@@ -88,6 +88,8 @@ class Task(Future[_T]):
         eager_start: bool = False,
     ) -> None:
         super().__init__(loop=loop)
+        if self._source_traceback:
+            del self._source_traceback[-1]  # our own __init__: the caller made the task
         self._log_destroy_pending = False
         if not asyncio.iscoroutine(coro):
             raise TypeError(f"a coroutine was expected, got {coro!r}")
@@ -106,12 +108,18 @@ class Task(Future[_T]):
 
     def __repr__(self) -> str:
         parts = self._state_repr()
-        if self._must_cancel:
+        if self.cancelling() and not self.done():
             parts[0] = "cancelling"
         parts.insert(1, f"name={self._name!r}")
         coro_name = getattr(self._coro, "__qualname__", None) or type(self._coro).__name__
         frame = getattr(self._coro, "cr_frame", None) or getattr(self._coro, "gi_frame", None)
-        where = f" running at {frame.f_code.co_filename}:{frame.f_lineno}" if frame else ""
+        code = getattr(self._coro, "cr_code", None) or getattr(self._coro, "gi_code", None)
+        if frame is not None:
+            where = f" running at {frame.f_code.co_filename}:{frame.f_lineno}"
+        elif code is not None:
+            where = f" done, defined at {code.co_filename}:{code.co_firstlineno}"
+        else:
+            where = ""
         parts.insert(2, f"coro=<{coro_name}(){where}>")
         if self._fut_waiter is not None:
             parts.append(f"wait_for={self._fut_waiter!r}")
@@ -240,14 +248,18 @@ class Task(Future[_T]):
                 exc = self._make_cancelled_error()
             self._must_cancel = False
         self._fut_waiter = None
-        _enter_task(self._loop, self)
+        loop = self._loop
+        _enter_task(loop, self)
         try:
             self._step_run(exc)
         finally:
-            _leave_task(self._loop, self)
+            _leave_task(loop, self)
+        # See the end of _step_run: this frame is in the traceback's chain too.
+        self = None  # type: ignore[assignment]  # noqa: PLW0642
+        exc = None
 
     def _step_run(self, exc: BaseException | None) -> None:
-        coro = self._coro
+        coro: Any = self._coro
         try:
             if exc is None:
                 result = coro.send(None)
@@ -270,6 +282,11 @@ class Task(Future[_T]):
             Future.set_exception(self, error)
         else:
             self._await_yielded(result)
+        # The exception's traceback holds this frame: leave nothing in it that
+        # would make task -> exception -> frame -> task a cycle only the
+        # collector can break (the "never retrieved" report would come late).
+        self = None  # type: ignore[assignment]  # noqa: PLW0642
+        coro = None
 
     def _await_yielded(self, result: Any) -> None:
         loop = self._loop

@@ -35,9 +35,22 @@ def _copy_outcome(source: Any, destination: Any) -> None:
         return
     error = source.exception()
     if error is not None:
-        destination.set_exception(error)
+        destination.set_exception(_in_kind_of(destination, error))
     else:
         destination.set_result(source.result())
+
+
+def _in_kind_of(destination: Any, error: BaseException) -> BaseException:
+    """The concurrent.futures exceptions that asyncio has its own class for, as
+    the destination's world knows them (so ``except asyncio.CancelledError``
+    catches a cancellation raised in a worker thread)."""
+    if isinstance(destination, concurrent.futures.Future):
+        return error
+    if type(error) is concurrent.futures.CancelledError:
+        return asyncio.CancelledError(*error.args)
+    if type(error) is concurrent.futures.InvalidStateError:
+        return asyncio.InvalidStateError(*error.args)
+    return error
 
 
 def _loop_of(future: Any) -> asyncio.AbstractEventLoop | None:

@@ -64,6 +64,11 @@ class LoopExecutor:
             executor = self._default_executor()
         return wrap_future(executor.submit(func, *args), loop=self._loop)
 
+    @property
+    def default_executor(self) -> concurrent.futures.Executor | None:
+        """The default pool, once made (``None`` before first use and after shutdown)."""
+        return self._default
+
     def set_default_executor(self, executor: concurrent.futures.Executor) -> None:
         """Use *executor* for ``run_in_executor(None, ...)``."""
         if not isinstance(executor, concurrent.futures.ThreadPoolExecutor):

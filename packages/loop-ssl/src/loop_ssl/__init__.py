@@ -10,17 +10,19 @@ from loop_ssl.extension import start_tls
 from loop_ssl.tls import (
     SSL_HANDSHAKE_TIMEOUT,
     SSL_SHUTDOWN_TIMEOUT,
+    SSLTransport,
     TLSHalfCloseError,
     TLSHandshakeTimeout,
-    TLSTransport,
+    remember_sessions,
 )
 
 __all__ = [
     "SSL_HANDSHAKE_TIMEOUT",
     "SSL_SHUTDOWN_TIMEOUT",
+    "SSLTransport",
     "TLSHalfCloseError",
     "TLSHandshakeTimeout",
-    "TLSTransport",
     "__version__",
+    "remember_sessions",
     "start_tls",
 ]

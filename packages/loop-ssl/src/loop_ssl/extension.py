@@ -74,7 +74,8 @@ async def start_tls(
         made.cancel()
         resumed.cancel()
         raise
-    return layer._app_transport
+    transport_for_app: asyncio.Transport = layer._app_transport
+    return transport_for_app
 
 
 class TLSMethods:

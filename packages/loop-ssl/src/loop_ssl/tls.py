@@ -3,7 +3,7 @@
 :class:`TLSLayer` is the protocol the plain transport talks to. It feeds the
 bytes it receives into an :class:`ssl.SSLObject` through memory BIOs and
 writes what the TLS engine produces back to the plain transport.
-:class:`TLSTransport` is what the application sees: an ordinary
+:class:`SSLTransport` is what the application sees: an ordinary
 :class:`asyncio.Transport` carrying plaintext. The layer moves through
 ``handshake`` -> ``wrapped`` -> ``flushing`` -> ``shutdown`` -> ``closed``;
 every path out of it ends with the application's ``connection_lost`` called
@@ -17,16 +17,16 @@ import collections
 import logging
 import ssl
 import warnings
-import weakref
 from typing import Any
 
 __all__ = [
     "SSL_HANDSHAKE_TIMEOUT",
     "SSL_SHUTDOWN_TIMEOUT",
+    "SSLTransport",
     "TLSHalfCloseError",
     "TLSHandshakeTimeout",
     "TLSLayer",
-    "TLSTransport",
+    "remember_sessions",
 ]
 
 logger = logging.getLogger("loop_ssl")
@@ -55,25 +55,48 @@ class TLSHalfCloseError(NotImplementedError):
     """TLS has no half-close: ``write_eof`` is refused (``can_write_eof`` is false)."""
 
 
-# Client sessions by context, then by (server name, peer address), so a second
-# connection to the same server can resume instead of a full handshake.
-_sessions: weakref.WeakKeyDictionary[ssl.SSLContext, dict[tuple[Any, Any], ssl.SSLSession]] = (
-    weakref.WeakKeyDictionary()
-)
-_MAX_SESSIONS_PER_CONTEXT = 256
+_SESSIONS_ATTRIBUTE = "_loop_ssl_sessions"
 
 
-def _remember_session(context: ssl.SSLContext, key: tuple[Any, Any], session: Any) -> None:
-    if session is None:
-        return
-    cache = _sessions.setdefault(context, {})
-    if key not in cache and len(cache) >= _MAX_SESSIONS_PER_CONTEXT:
-        cache.pop(next(iter(cache)))
-    cache[key] = session
+def remember_sessions(context: ssl.SSLContext, max_sessions: int = 256) -> None:
+    """Let client connections made with *context* resume TLS sessions.
+
+    Each connection's session is kept, per server name and address, on the
+    context itself, and the next connection to the same server offers it, so
+    the server can skip the full handshake. Opt-in: a remembered session
+    holds a reference to its context.
+    """
+    if max_sessions <= 0:
+        raise ValueError(f"max_sessions must be positive, got {max_sessions}")
+    setattr(context, _SESSIONS_ATTRIBUTE, _SessionCache(max_sessions))
 
 
-class TLSTransport(asyncio.Transport):
-    """The application's side of a TLS connection: plaintext in and out."""
+class _SessionCache:
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._sessions: dict[tuple[Any, Any], ssl.SSLSession] = {}
+
+    def get(self, key: tuple[Any, Any]) -> ssl.SSLSession | None:
+        return self._sessions.get(key)
+
+    def put(self, key: tuple[Any, Any], session: ssl.SSLSession | None) -> None:
+        if session is None:
+            return
+        if key not in self._sessions and len(self._sessions) >= self._limit:
+            self._sessions.pop(next(iter(self._sessions)))
+        self._sessions[key] = session
+
+
+def _session_cache(context: ssl.SSLContext) -> _SessionCache | None:
+    cache: _SessionCache | None = getattr(context, _SESSIONS_ATTRIBUTE, None)
+    return cache
+
+
+class SSLTransport(asyncio.Transport):
+    """The application's side of a TLS connection: plaintext in and out.
+
+    Named as asyncio names its own (code and tests look for "ssl" in the
+    transport's class name)."""
 
     _start_tls_compatible = True  # TLS inside TLS works
 
@@ -207,7 +230,8 @@ class TLSLayer(asyncio.BufferedProtocol):
         self._context = context
         self._waiter = waiter
         self._server_side = server_side
-        self._server_hostname = server_hostname
+        # asyncio treats an empty name as none: no SNI, no hostname check.
+        self._server_hostname = server_hostname or None
         self._call_connection_made = call_connection_made
         self._handshake_timeout = (
             SSL_HANDSHAKE_TIMEOUT if handshake_timeout is None else handshake_timeout
@@ -223,7 +247,8 @@ class TLSLayer(asyncio.BufferedProtocol):
         self._state = "unwrapped"
         self._app_protocol: Any = app_protocol
         self._app_buffered = isinstance(app_protocol, asyncio.BufferedProtocol)
-        self._app_transport = TLSTransport(self)
+        # Any: both are dropped (None) once the connection is gone.
+        self._app_transport: Any = SSLTransport(self)
         self._app_connected = False
         self._extra: dict[str, Any] = {"sslcontext": context}
         self._receive = bytearray(READ_CHUNK)
@@ -233,6 +258,7 @@ class TLSLayer(asyncio.BufferedProtocol):
         self._conn_lost = 0
         self._timer: asyncio.TimerHandle | None = None
         self._app_reading_paused = False
+        self._eof_pending = False  # the peer's EOF, held while the application pauses
         self._plain_reading_paused = False
         self._plain_writing_paused = False
         self._app_writing_paused = False
@@ -270,11 +296,11 @@ class TLSLayer(asyncio.BufferedProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = self._plain = transport
-        if not self._server_side:
-            self._session_key = (self._server_hostname, transport.get_extra_info("peername"))
+        cache = _session_cache(self._context)
         session = None
-        if self._session_key is not None:
-            session = _sessions.get(self._context, {}).get(self._session_key)
+        if cache is not None and not self._server_side:
+            self._session_key = (self._server_hostname, transport.get_extra_info("peername"))
+            session = cache.get(self._session_key)
         try:
             self._sslobj = self._context.wrap_bio(
                 self._incoming,
@@ -322,7 +348,12 @@ class TLSLayer(asyncio.BufferedProtocol):
                 ConnectionResetError("the peer closed the connection during the TLS handshake")
             )
         elif self._state in ("wrapped", "flushing"):
-            # The peer vanished without close_notify: deliver what was
+            if self._app_reading_paused:
+                # Records still wait for the application: keep the (now
+                # half-closed) connection until it has read them.
+                self._eof_pending = True
+                return True
+            # The peer stopped without close_notify: deliver what was
             # decrypted, then an EOF, and close.
             self._do_read()
             self._app_eof()
@@ -342,6 +373,13 @@ class TLSLayer(asyncio.BufferedProtocol):
             self._loop.call_soon(self._app_protocol.connection_lost, exc)
         elif self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(exc or ConnectionResetError("Connection lost"))
+        # Applications keep their transport; let nothing here keep the
+        # application, the plain transport or the TLS engine alive with it.
+        self._waiter = None
+        self._plain = _ClosedPlain(self._plain)
+        self._sslobj = None
+        self._app_protocol = None
+        self._app_transport = None
 
     def pause_writing(self) -> None:
         self._plain_writing_paused = True
@@ -482,7 +520,15 @@ class TLSLayer(asyncio.BufferedProtocol):
         if self._plain_reading_paused and self._transport is not None:
             self._plain_reading_paused = False
             self._transport.resume_reading()
-        self._loop.call_soon(self._do_read)
+        self._loop.call_soon(self._read_after_resume)
+
+    def _read_after_resume(self) -> None:
+        self._do_read()
+        if self._eof_pending and not self._app_reading_paused and self._state != "closed":
+            self._eof_pending = False
+            self._app_eof()
+            if self._transport is not None:
+                self._transport.close()
 
     def _pause_plain_reading(self) -> None:
         if not self._plain_reading_paused and self._transport is not None:
@@ -635,12 +681,26 @@ class TLSLayer(asyncio.BufferedProtocol):
             self._timer = None
 
     def _remember_session(self) -> None:
-        if self._session_key is not None and self._sslobj is not None:
+        cache = _session_cache(self._context)
+        if cache is not None and self._session_key is not None and self._sslobj is not None:
             try:
                 session = self._sslobj.session
             except (ssl.SSLError, ValueError):
                 return
-            _remember_session(self._context, self._session_key, session)
+            cache.put(self._session_key, session)
+
+
+class _ClosedPlain:
+    """What is left of the plain transport after the end: its extra info."""
+
+    def __init__(self, plain: Any) -> None:
+        self._extra: dict[str, Any] = {}
+        if plain is not None:
+            for name in ("peername", "sockname", "socket"):
+                self._extra[name] = plain.get_extra_info(name)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._extra.get(name, default)
 
 
 class _LostWith(asyncio.Protocol):

@@ -12,7 +12,7 @@ import asyncio
 import enum
 from types import TracebackType
 
-from loop_sync.locks import Condition
+from loop_sync.locks import Condition, _state
 
 __all__ = ["Barrier", "BrokenBarrierError"]
 
@@ -41,7 +41,7 @@ class Barrier:
         detail = f"{self._phase.value}"
         if not self.broken:
             detail += f", waiters:{self.n_waiting}/{self._parties}"
-        return f"<{type(self).__name__} [{detail}]>"
+        return _state(self, detail)
 
     async def __aenter__(self) -> int:
         return await self.wait()

@@ -41,9 +41,11 @@ class _AsyncContextLock:
         self.release()
 
 
-def _state(primitive: object, detail: str, waiters: WaitQueue) -> str:
+def _state(primitive: object, detail: str, waiters: WaitQueue | None = None) -> str:
+    """asyncio's repr format: ``<module.Class object at 0x... [detail, waiters:N]>``."""
     extra = f", waiters:{len(waiters)}" if waiters else ""
-    return f"<{type(primitive).__name__} [{detail}{extra}]>"
+    kind = type(primitive)
+    return f"<{kind.__module__}.{kind.__qualname__} object at {id(primitive):#x} [{detail}{extra}]>"
 
 
 class Lock(_AsyncContextLock, LoopBound):
@@ -73,9 +75,10 @@ class Lock(_AsyncContextLock, LoopBound):
             finally:
                 self._waiters.discard(waiter)
         except asyncio.CancelledError:
-            # Woken (the lock was free for us) but cancelled: let the next
-            # waiter have it instead.
-            if not self._locked:
+            # Woken (the lock was handed to us) but cancelled before we ran:
+            # the next waiter gets it instead. A waiter cancelled before it
+            # was woken passes nothing on: release() already skipped it.
+            if waiter.done() and not waiter.cancelled() and not self._locked:
                 self._waiters.wake_first()
             raise
         self._locked = True
@@ -166,10 +169,6 @@ class Condition(_AsyncContextLock, LoopBound):
                 self._waiters.discard(waiter)
         except asyncio.CancelledError as exc:
             cancelled = exc
-            # Notified and cancelled at once: the notification goes to
-            # another waiter rather than vanishing.
-            if waiter.done() and not waiter.cancelled():
-                self._notify(1)
             raise
         finally:
             # Re-acquire whatever happens; a cancellation during it is kept
@@ -181,6 +180,10 @@ class Condition(_AsyncContextLock, LoopBound):
                 except asyncio.CancelledError as exc:
                     cancelled = exc
             if cancelled is not None:
+                # Notified, then cancelled (while waiting or re-acquiring):
+                # the notification goes to another waiter, not into the void.
+                if waiter.done() and not waiter.cancelled():
+                    self._notify(1)
                 try:
                     raise cancelled
                 finally:

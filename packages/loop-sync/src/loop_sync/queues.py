@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import heapq
+import types
 from typing import Any, Generic, TypeVar
 
 from loop_sync._waiting import LoopBound, WaitQueue
@@ -46,6 +47,11 @@ class Queue(LoopBound, Generic[_T]):
         self._is_shutdown = False
         self._init(maxsize)
 
+    # Queue[int] is a types.GenericAlias, as asyncio's (Generic's own alias
+    # is a typing construct, and mypyc would drop it anyway).
+    def __class_getitem__(cls, item: object) -> types.GenericAlias:
+        return types.GenericAlias(cls, item)
+
     # The storage, overridden by the other queue kinds.
 
     def _init(self, maxsize: int) -> None:
@@ -59,6 +65,12 @@ class Queue(LoopBound, Generic[_T]):
         self._queue.append(item)
 
     def __repr__(self) -> str:
+        return f"<{type(self).__name__} at {id(self):#x} {self._describe()}>"
+
+    def __str__(self) -> str:
+        return f"<{type(self).__name__} {self._describe()}>"
+
+    def _describe(self) -> str:
         parts = [f"maxsize={self._maxsize!r}"]
         if self._queue:
             parts.append(f"_queue={list(self._queue)!r}")
@@ -70,7 +82,7 @@ class Queue(LoopBound, Generic[_T]):
             parts.append(f"tasks={self._unfinished_tasks}")
         if self._is_shutdown:
             parts.append("shutdown")
-        return f"<{type(self).__name__} {' '.join(parts)}>"
+        return " ".join(parts)
 
     @property
     def maxsize(self) -> int:

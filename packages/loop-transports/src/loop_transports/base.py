@@ -211,3 +211,6 @@ class DescriptorTransport(FlowControl):
             server, self._server = self._server, None
             if server is not None:
                 server._detach(self)  # type: ignore[arg-type]
+            # A protocol usually holds its transport: drop the other half of
+            # that cycle so both go as soon as the application lets go.
+            self._protocol = None

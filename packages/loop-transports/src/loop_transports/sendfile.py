@@ -15,6 +15,7 @@ import errno
 import io
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loop_transports.socket_transport import SocketTransport
@@ -56,7 +57,11 @@ def _file_size(file: Any) -> int:
 
 
 async def _native(
-    loop: asyncio.AbstractEventLoop, sock: socket.socket, file: Any, offset: int, count: int | None
+    sock: socket.socket,
+    file: Any,
+    offset: int,
+    count: int | None,
+    wait_writable: Callable[[], Awaitable[None]],
 ) -> int:
     size = _file_size(file)
     end = min(offset + count, size) if count is not None else size
@@ -68,7 +73,7 @@ async def _native(
                     sock.fileno(), file.fileno(), position, min(end - position, NATIVE_CHUNK_LIMIT)
                 )
             except (BlockingIOError, InterruptedError):
-                await _writable(loop, sock)
+                await wait_writable()
                 continue
             except OSError as exc:
                 if position == offset and exc.errno in _NOT_SUPPORTED:
@@ -139,7 +144,7 @@ async def sock_sendfile(
         raise ValueError("only SOCK_STREAM type sockets are supported")
     _check_arguments(file, offset, count)
     try:
-        return await _native(loop, sock, file, offset, count)
+        return await _native(sock, file, offset, count, lambda: _writable(loop, sock))
     except asyncio.SendfileNotAvailableError:
         if not fallback:
             raise
@@ -234,13 +239,15 @@ async def sendfile(
     fallback: bool = True,
 ) -> int:
     """Send *file* over *transport*: zero-copy on our socket transports."""
+    if not callable(getattr(transport, "write", None)):
+        raise RuntimeError(f"sendfile is not supported for transport {transport!r}")
     if transport.is_closing():
         raise RuntimeError("Transport is closing")
     _check_arguments(file, offset, count)
     if isinstance(transport, SocketTransport):
         sock = await transport._take_socket()
         try:
-            return await _native(loop, sock, file, offset, count)
+            return await _native(sock, file, offset, count, transport._wait_writable)
         except asyncio.SendfileNotAvailableError:
             if not fallback:
                 raise

@@ -88,6 +88,7 @@ class SocketTransport(DescriptorTransport, Transport):
         self._reading_registered = False
         self._writing_registered = False
         self._flushed: asyncio.Future[None] | None = None  # set while sendfile owns the socket
+        self._writable: asyncio.Future[None] | None = None  # sendfile waiting to send more
         loop.call_soon(self._start, waiter)
 
     def _start(self, waiter: asyncio.Future[None] | None) -> None:
@@ -329,6 +330,25 @@ class SocketTransport(DescriptorTransport, Transport):
     def _release_socket(self) -> None:
         self._flushed = None
 
+    def _check_open(self) -> None:
+        if self._conn_lost:
+            raise ConnectionError("Connection closed by peer")
+
+    async def _wait_writable(self) -> None:
+        """For ``sendfile``: wait until the socket takes more; ``ConnectionError``
+        if the connection is lost meanwhile (the socket is then closed)."""
+        self._check_open()
+        writable: asyncio.Future[None] = self._loop.create_future()
+        self._writable = writable
+        self._writing_registered = True
+        self._loop.add_writer(self._fd, _set_result_unless_cancelled, writable)
+        try:
+            await writable
+        finally:
+            self._writable = None
+            self._remove_writer()
+        self._check_open()
+
     # Closing
 
     def close(self) -> None:
@@ -348,8 +368,9 @@ class SocketTransport(DescriptorTransport, Transport):
     def _force_close(self, exc: BaseException | None) -> None:
         if self._conn_lost:
             return
-        if self._flushed is not None and not self._flushed.done():
-            self._flushed.set_result(None)  # _take_socket sees _conn_lost and raises
+        for waiter in (self._flushed, self._writable):
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)  # the sendfile side sees _conn_lost and raises
         if self._buffer:
             self._buffer.clear()
         self._remove_writer()

@@ -19,7 +19,6 @@ from typing import Any
 
 from loop_transports.abstractions import SubprocessTransport
 from loop_transports.base import logger
-from loop_transports.pipes import connect_read_pipe, connect_write_pipe
 
 __all__ = ["ChildSubprocessTransport", "subprocess_exec", "subprocess_shell"]
 
@@ -63,11 +62,16 @@ class _ExitWatcher:
     """Reports a child's exit status to a callback on the loop, once."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, pid: int, on_exit: Callable[[int], None]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        pid: int,
+        on_exit: Callable[[int], None],
+        known_code: Callable[[], int | None],
     ) -> None:
         self._loop = loop
         self._pid = pid
         self._on_exit = on_exit
+        self._known_code = known_code
         self._pidfd = -1
         pidfd_open: Callable[[int], int] | None = getattr(os, "pidfd_open", None)
         if pidfd_open is not None:
@@ -82,20 +86,19 @@ class _ExitWatcher:
                 target=self._wait_in_thread, name=f"loop-transports-waitpid-{pid}", daemon=True
             ).start()
 
-    def _reap(self) -> int:
+    def _reap(self) -> int | None:
+        """The exit code, or ``None`` while the child still runs."""
         try:
             pid, status = os.waitpid(self._pid, os.WNOHANG)
         except ChildProcessError:
-            # Someone else reaped it (Popen.poll in user code, say): unknown status.
-            logger.warning("child process pid %d was reaped by someone else", self._pid)
-            return 255
+            return self._reaped_elsewhere()
         if pid == 0:
-            return -1
+            return None
         return _exit_code(status)
 
     def _pidfd_ready(self) -> None:
         code = self._reap()
-        if code == -1 and self._pidfd >= 0:
+        if code is None:
             return  # spurious wake-up: not exited yet
         self._close_pidfd()
         self._on_exit(code)
@@ -111,12 +114,23 @@ class _ExitWatcher:
             _, status = os.waitpid(self._pid, 0)
             code = _exit_code(status)
         except ChildProcessError:
-            logger.warning("child process pid %d was reaped by someone else", self._pid)
-            code = 255
+            code = self._reaped_elsewhere()
         try:
             self._loop.call_soon_threadsafe(self._on_exit, code)
         except RuntimeError:
             pass  # the loop closed before the child exited: nobody listens any more
+
+    def _reaped_elsewhere(self) -> int:
+        # Someone else waited for it (Popen.poll in user code, say): Popen may
+        # know the status; otherwise 255, as asyncio reports it.
+        code = self._known_code()
+        if code is None:
+            logger.warning(
+                "child process pid %d exit status already read: will report returncode 255",
+                self._pid,
+            )
+            return 255
+        return code
 
     def close(self) -> None:
         self._close_pidfd()
@@ -184,13 +198,16 @@ class ChildSubprocessTransport(SubprocessTransport):
         assert proc is not None
         try:
             if proc.stdin is not None and 0 in self._pipes:
-                _, end = await connect_write_pipe(self._loop, lambda: _PipeEnd(self, 0), proc.stdin)
+                # Through the loop's methods, as asyncio does, so they can be wrapped.
+                _, end = await self._loop.connect_write_pipe(lambda: _PipeEnd(self, 0), proc.stdin)
                 self._pipes[0] = end
             for fd, stream in ((1, proc.stdout), (2, proc.stderr)):
                 if stream is not None and fd in self._pipes:
-                    _, end = await connect_read_pipe(self._loop, self._pipe_end(fd), stream)
+                    _, end = await self._loop.connect_read_pipe(self._pipe_end(fd), stream)
                     self._pipes[fd] = end
-            self._watcher = _ExitWatcher(self._loop, self._pid, self._process_exited)
+            self._watcher = _ExitWatcher(
+                self._loop, self._pid, self._process_exited, lambda: proc.returncode
+            )
             self._loop.call_soon(self._protocol.connection_made, self)
             pending, self._pending_calls = self._pending_calls, None
             for callback, args in pending or ():
@@ -315,7 +332,7 @@ class ChildSubprocessTransport(SubprocessTransport):
         for end in self._pipes.values():
             if end is not None and end.transport is not None:
                 end.transport.close()
-        if self._proc is not None and self._returncode is None:
+        if self._proc is not None and self._returncode is None and self._proc.poll() is None:
             if self._loop.get_debug():
                 logger.warning("Close running child process: kill %r", self)
             try:
