@@ -323,6 +323,21 @@ def bench(session: nox.Session) -> None:
     )
 
 
+@nox.session(python=DEFAULT_PYTHON)
+def conformance(session: nox.Session) -> None:
+    """Regenerate integration-tests/conformance/REPORT.md (CPython's asyncio suites on ours)."""
+    wheels = build_wheels(session, "pure")
+    install_wheels(session, list(wheels.values()), *TEST_REQUIREMENTS)
+    report = ROOT / "integration-tests" / "conformance" / "REPORT.md"
+    session.run(
+        "python",
+        str(ROOT / "integration-tests" / "conformance" / "run_all.py"),
+        "--report",
+        str(report),
+        *session.posargs,
+    )
+
+
 @nox.session(python=False)
 def compat(session: nox.Session) -> None:
     """Regenerate docs/compatibility.rst from asyncio on every supported Python."""

@@ -99,7 +99,8 @@ def _report(rows: list[str], known_seen: dict[str, str]) -> str:
         "# CPython asyncio conformance",
         "",
         f"CPython's own `test.test_asyncio` suites, from Python {platform.python_version()}, "
-        "run against our packages by `integration-tests/conformance/run_all.py` (the "
+        "run against our packages by `integration-tests/conformance/run_all.py` "
+        "(`python3 dev.py nox -s conformance` regenerates this file; the "
         "integration session runs it in pure and compiled mode). How each module is "
         "plugged into our code is described in `suites.py`.",
         "",
