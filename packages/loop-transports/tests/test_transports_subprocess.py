@@ -94,7 +94,9 @@ def test_protocol_sees_pipes_then_exit_then_loss(any_loop: asyncio.AbstractEvent
         assert transport.get_extra_info("subprocess").pid == transport.get_pid()
         await protocol.done
         assert protocol.events[0] == "made"
-        assert (1, b"hi\n") in protocol.events
+        # print() may reach the pipe in more than one write.
+        out = b"".join(e[1] for e in protocol.events if isinstance(e, tuple) and e[0] == 1)
+        assert out == b"hi\n"
         assert protocol.events[-1] == "lost"
         assert "exited" in protocol.events
         assert transport.get_returncode() == 0
