@@ -86,10 +86,3 @@ if not _COMPILED:
         "pure mode the traceback keeps the interpreted Handle._run frame, hence the task, "
         "until the cycle collector runs (compiled handles have no frames)"
     )
-KNOWN_FAILURES |= {
-    "test_ssl.TestSSL.test_handshake_timeout_handler_leak": (
-        "after a handshake cancelled by a timeout, the SSLContext is freed by the cycle "
-        "collector rather than at once: frames of the cancelled start_tls stay in a "
-        "traceback reference cycle"
-    ),
-}

@@ -287,6 +287,7 @@ class Task(Future[_T]):
         # collector can break (the "never retrieved" report would come late).
         self = None  # type: ignore[assignment]  # noqa: PLW0642
         coro = None
+        exc = None  # the exception we threw in carries this frame in its traceback
 
     def _await_yielded(self, result: Any) -> None:
         loop = self._loop
