@@ -76,7 +76,8 @@ def main() -> int:
         return 1
 
     loop_table = _loop_table(runs)
-    sync_table = _sync_table(args.repeats, args.pure_path)
+    sync_table = _sync_table(args.repeats, None)
+    sync_pure_table = _sync_table(args.repeats, args.pure_path)
     executor_table = _executor_table(args.repeats, args.pure_path)
     network_table = _network_table(args.repeats, args.pure_path)
     machine = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores"
@@ -84,6 +85,8 @@ def main() -> int:
     print(loop_table)
     print()
     print(sync_table)
+    print()
+    print(sync_pure_table)
     print()
     print(executor_table)
     print()
@@ -95,10 +98,14 @@ def main() -> int:
             f"({machine}). Best of {args.repeats} runs; ratios above 1 mean ours is "
             "faster.\n\n## The loop (loop-core)\n\n"
             + loop_table
-            + "\n\n## Synchronization primitives (loop-sync, pure Python)\n\n"
+            + "\n\n## Synchronization primitives (loop-sync)\n\n"
             "Each loop runs the same workload with loop-sync's primitives and with "
-            "asyncio's own; the ratio compares the two on that loop.\n\n"
+            "asyncio's own; the ratio compares the two on that loop. The loop_core "
+            "columns run on loop-core in the same build mode as loop-sync.\n\n"
+            "### Compiled\n\n"
             + sync_table
+            + "\n\n### Pure Python\n\n"
+            + sync_pure_table
             + "\n\n## Threads and name resolution (loop-executor, pure Python)\n\n"
             "Ours is loop-core's loop (compiled or pure) with loop-executor's extension "
             "and helpers; asyncio and uvloop use their own run_in_executor and getaddrinfo "
@@ -114,7 +121,7 @@ def main() -> int:
     return 0
 
 
-def _sync_table(repeats: int, pure_path: str) -> str:
+def _sync_table(repeats: int, pure_path: str | None) -> str:
     loops = ("loop_core", "asyncio", "uvloop")
     timings = {
         (loop, prims): measure_pair("sync_workloads.py", loop, prims, repeats, pure_path)

@@ -12,19 +12,29 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
-from typing import Any
+from collections.abc import Awaitable, Generator
+from typing import Any, TypeVar, cast, final
+
+from mypy_extensions import mypyc_attr
 
 from loop_core.interfaces import FutureLike, SchedulingLoop
 
-__all__ = ["LoopBound", "WaitQueue"]
+__all__ = ["LoopBound", "WaitQueue", "suspend"]
+
+_T = TypeVar("_T")
+
+# True when this module runs as a mypyc extension (its siblings are compiled
+# together with it, or not at all).
+_COMPILED = not __file__.endswith(".py")
 
 # Binding is rare (once per primitive) but may race between threads that
 # create loops; a lock keeps "first loop wins" true.
 _binding_lock = threading.Lock()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LoopBound:
-    """Mixin: remembers the first running loop a primitive is used on."""
+    """Base class: remembers the first running loop a primitive is used on."""
 
     _loop: SchedulingLoop | None = None
 
@@ -108,3 +118,65 @@ class WaitQueue:
         for future in self.futures:
             if not future.done():
                 future.set_exception(error)
+
+
+@final
+class _Suspension:
+    """The await of a future inside compiled code.
+
+    A compiled coroutine passes a ``throw()`` on to what it awaits with the
+    ``(type, value, traceback)`` signature that Python 3.12 deprecated, so
+    awaiting a future directly would make every cancelled waiter warn. This
+    iterator accepts that signature and behaves as the future's own: it
+    yields the future once, then returns its result or raises its exception.
+    """
+
+    __slots__ = ("_future", "_yielded")
+
+    def __init__(self, future: FutureLike[Any]) -> None:
+        self._future = future
+        self._yielded = False
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return cast("Generator[Any, None, Any]", self)
+
+    def __iter__(self) -> _Suspension:
+        return self
+
+    def __next__(self) -> object:
+        return self.send(None)
+
+    def send(self, value: object) -> object:
+        future = self._future
+        if not self._yielded:
+            self._yielded = True
+            if not future.done():
+                # The flag a Task checks to know it was handed a future to wait for.
+                cast(Any, future)._asyncio_future_blocking = True
+                return future
+        if not future.done():
+            raise RuntimeError("await wasn't used with future")
+        raise StopIteration(future.result())
+
+    def throw(
+        self,
+        kind: type[BaseException] | BaseException,
+        value: BaseException | None = None,
+        traceback: Any = None,
+    ) -> object:
+        if value is None:
+            value = kind() if isinstance(kind, type) else kind
+        if traceback is not None:
+            value = value.with_traceback(traceback)
+        raise value
+
+    def close(self) -> None:
+        self._yielded = True
+
+
+def suspend(future: FutureLike[_T]) -> Awaitable[_T]:
+    """What a primitive awaits to wait for *future*: the future itself when
+    interpreted, a :class:`_Suspension` when compiled."""
+    if _COMPILED:
+        return cast("Awaitable[_T]", _Suspension(future))
+    return future

@@ -12,6 +12,8 @@ import asyncio
 import enum
 from types import TracebackType
 
+from mypy_extensions import mypyc_attr
+
 from loop_sync.locks import Condition, _state
 
 __all__ = ["Barrier", "BrokenBarrierError"]
@@ -26,6 +28,7 @@ class _Phase(enum.Enum):
     BROKEN = "broken"
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Barrier:
     """Block each caller of :meth:`wait` until *parties* tasks have called it."""
 

@@ -11,23 +11,29 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from loop_sync._waiting import LoopBound, WaitQueue
+from mypy_extensions import mypyc_attr
+
+from loop_sync._waiting import LoopBound, WaitQueue, suspend
 
 __all__ = ["BoundedSemaphore", "Condition", "Event", "Lock", "Semaphore"]
 
 _T = TypeVar("_T")
 
 
-class _AsyncContextLock:
-    """``async with`` for anything with ``acquire()`` and ``release()``."""
+@mypyc_attr(allow_interpreted_subclasses=True)
+class _Acquirable(LoopBound):
+    """``async with`` for the primitives that ``acquire()`` and ``release()``.
 
-    if TYPE_CHECKING:
+    A base class rather than a mixin: mypyc compiles single inheritance only.
+    """
 
-        async def acquire(self) -> bool: ...
+    async def acquire(self) -> bool:
+        raise TypeError(f"{type(self).__name__} does not define acquire()")
 
-        def release(self) -> None: ...
+    def release(self) -> None:
+        raise TypeError(f"{type(self).__name__} does not define release()")
 
     async def __aenter__(self) -> None:
         await self.acquire()
@@ -48,7 +54,8 @@ def _state(primitive: object, detail: str, waiters: WaitQueue | None = None) -> 
     return f"<{kind.__module__}.{kind.__qualname__} object at {id(primitive):#x} [{detail}{extra}]>"
 
 
-class Lock(_AsyncContextLock, LoopBound):
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Lock(_Acquirable):
     """A mutual-exclusion lock; ``release()`` by whoever holds it."""
 
     def __init__(self) -> None:
@@ -64,14 +71,15 @@ class Lock(_AsyncContextLock, LoopBound):
 
     async def acquire(self) -> bool:
         """Wait until the lock is free and take it; waiters are served in order."""
-        waiters = self._waiters
-        if not self._locked and (not waiters.futures or not waiters.has_waiter_in_line()):
-            self._locked = True
-            return True
+        if not self._locked:
+            waiters = self._waiters
+            if not waiters.futures or not waiters.has_waiter_in_line():
+                self._locked = True
+                return True
         waiter = self._waiters.enqueue(self._get_loop())
         try:
             try:
-                await waiter
+                await suspend(waiter)
             finally:
                 self._waiters.discard(waiter)
         except asyncio.CancelledError:
@@ -89,9 +97,11 @@ class Lock(_AsyncContextLock, LoopBound):
         if not self._locked:
             raise RuntimeError("Lock is not acquired.")
         self._locked = False
-        self._waiters.wake_first()
+        if self._waiters.futures:
+            self._waiters.wake_first()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Event(LoopBound):
     """A flag that tasks can wait for: :meth:`set` wakes them all."""
 
@@ -122,13 +132,14 @@ class Event(LoopBound):
             return True
         waiter = self._waiters.enqueue(self._get_loop())
         try:
-            await waiter
+            await suspend(waiter)
             return True
         finally:
             self._waiters.discard(waiter)
 
 
-class Condition(_AsyncContextLock, LoopBound):
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Condition(_Acquirable):
     """Wait until notified, holding *lock* (a new :class:`Lock` by default) around it."""
 
     def __init__(self, lock: Lock | None = None) -> None:
@@ -163,7 +174,7 @@ class Condition(_AsyncContextLock, LoopBound):
         cancelled: BaseException | None = None
         try:
             try:
-                await waiter
+                await suspend(waiter)
                 return True
             finally:
                 self._waiters.discard(waiter)
@@ -215,7 +226,8 @@ class Condition(_AsyncContextLock, LoopBound):
         self._waiters.wake_all(False)
 
 
-class Semaphore(_AsyncContextLock, LoopBound):
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Semaphore(_Acquirable):
     """A counter of free slots: :meth:`acquire` takes one, :meth:`release` returns one."""
 
     def __init__(self, value: int = 1) -> None:
@@ -242,7 +254,7 @@ class Semaphore(_AsyncContextLock, LoopBound):
         waiter = self._waiters.enqueue(self._get_loop())
         try:
             try:
-                await waiter
+                await suspend(waiter)
             finally:
                 self._waiters.discard(waiter)
         except asyncio.CancelledError:
@@ -264,9 +276,11 @@ class Semaphore(_AsyncContextLock, LoopBound):
     def release(self) -> None:
         """Return a slot, waking the first waiter."""
         self._value += 1
-        self._hand_out_slots()
+        if self._waiters.futures:
+            self._hand_out_slots()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class BoundedSemaphore(Semaphore):
     """A :class:`Semaphore` that refuses to be released above its initial value."""
 

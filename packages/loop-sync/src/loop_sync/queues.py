@@ -10,35 +10,31 @@ really takes it, so a getter cancelled just as an item arrived never loses it.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import heapq
 import types
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from loop_sync._waiting import LoopBound, WaitQueue
+from mypy_extensions import mypyc_attr
+
+from loop_sync._queue_errors import QueueEmpty, QueueFull, QueueShutDown
+from loop_sync._waiting import LoopBound, WaitQueue, suspend
 from loop_sync.locks import Event
 
 __all__ = ["LifoQueue", "PriorityQueue", "Queue", "QueueEmpty", "QueueFull", "QueueShutDown"]
 
 _T = TypeVar("_T")
 
-QueueEmpty = asyncio.QueueEmpty
-QueueFull = asyncio.QueueFull
 
-if hasattr(asyncio, "QueueShutDown"):
-    QueueShutDown: type[Exception] = asyncio.QueueShutDown
-else:
-
-    class QueueShutDown(Exception):  # type: ignore[no-redef]
-        """Raised by ``put`` (and by ``get`` on an empty queue) after ``shutdown``."""
-
-
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Queue(LoopBound, Generic[_T]):
     """A first-in, first-out queue; *maxsize* <= 0 means unbounded."""
 
-    def __init__(self, maxsize: int = 0) -> None:
+    # A float maxsize works, as asyncio's does; the annotation says so
+    # because compiled code checks it.
+    def __init__(self, maxsize: int | float = 0) -> None:
         self._maxsize = maxsize
+        self._bounded = maxsize > 0
         self._getters = WaitQueue()
         self._putters = WaitQueue()
         self._unfinished_tasks = 0
@@ -54,7 +50,7 @@ class Queue(LoopBound, Generic[_T]):
 
     # The storage, overridden by the other queue kinds.
 
-    def _init(self, maxsize: int) -> None:
+    def _init(self, maxsize: int | float) -> None:
         self._queue: Any = collections.deque()
 
     def _get(self) -> _T:
@@ -87,7 +83,8 @@ class Queue(LoopBound, Generic[_T]):
     @property
     def maxsize(self) -> int:
         """The most items the queue holds (0 or less: no limit)."""
-        return self._maxsize
+        # Typed as asyncio's; a float given to the constructor comes back as is.
+        return cast(int, self._maxsize)
 
     def qsize(self) -> int:
         """Return the number of items in the queue."""
@@ -99,9 +96,7 @@ class Queue(LoopBound, Generic[_T]):
 
     def full(self) -> bool:
         """Return ``True`` if ``put`` would wait."""
-        if self._maxsize <= 0:
-            return False
-        return self.qsize() >= self._maxsize
+        return self._bounded and self.qsize() >= self._maxsize
 
     async def put(self, item: _T) -> None:
         """Put *item* in the queue, waiting for room if it is full."""
@@ -111,7 +106,7 @@ class Queue(LoopBound, Generic[_T]):
             # Whoever wakes a putter also takes it out of the queue.
             putter = self._putters.enqueue(self._get_loop())
             try:
-                await putter
+                await suspend(putter)
             except BaseException:
                 putter.cancel()
                 self._putters.discard(putter)
@@ -141,7 +136,7 @@ class Queue(LoopBound, Generic[_T]):
             # Whoever wakes a getter also takes it out of the queue.
             getter = self._getters.enqueue(self._get_loop())
             try:
-                await getter
+                await suspend(getter)
             except BaseException:
                 getter.cancel()
                 self._getters.discard(getter)
@@ -194,10 +189,11 @@ class Queue(LoopBound, Generic[_T]):
             waiters.futures.clear()
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class PriorityQueue(Queue[_T]):
     """A queue that returns its smallest item first (items must be comparable)."""
 
-    def _init(self, maxsize: int) -> None:
+    def _init(self, maxsize: int | float) -> None:
         self._queue = []
 
     def _put(self, item: _T) -> None:
@@ -208,10 +204,11 @@ class PriorityQueue(Queue[_T]):
         return item
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LifoQueue(Queue[_T]):
     """A queue that returns the most recently added item first."""
 
-    def _init(self, maxsize: int) -> None:
+    def _init(self, maxsize: int | float) -> None:
         self._queue = []
 
     def _get(self) -> _T:
