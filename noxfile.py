@@ -43,6 +43,8 @@ SIBLINGS: dict[str, list[str]] = {
     "loop-transports": ["loop-core", "loop-executor"],
     "loop-ssl": ["loop-core", "loop-executor", "loop-transports"],
 }
+# Where a compiled build finds the real types of the packages it imports.
+SIBLING_SOURCES = os.pathsep.join(str(PACKAGES_DIR / d / "src") for d in PACKAGES)
 PYTHONS = ["3.11", "3.12", "3.13"]
 MODES = ["pure", "compiled"]
 DEFAULT_PYTHON = "3.11"
@@ -122,7 +124,7 @@ def build_wheels(session: nox.Session, mode: str) -> dict[str, Path]:
     house = WHEELHOUSE / (f"compiled-{_python_tag(session)}" if compiled else "pure")
     env = {
         "LOOP_MYPYC": "1" if compiled else "0",
-        "LOOP_MYPYC_PATH": os.pathsep.join(str(PACKAGES_DIR / d / "src") for d in PACKAGES),
+        "LOOP_MYPYC_PATH": SIBLING_SOURCES,
     }
     wheels: dict[str, Path] = {}
     for dist in PACKAGES:
@@ -277,7 +279,7 @@ def build(session: nox.Session) -> None:
             "--outdir",
             str(compiled),
             str(PACKAGES_DIR / dist),
-            env={"LOOP_MYPYC": "1"},
+            env={"LOOP_MYPYC": "1", "LOOP_MYPYC_PATH": SIBLING_SOURCES},
         )
     for folder, expect_binary in ((pure, False), (compiled, True)):
         artifacts = sorted(str(p) for p in folder.iterdir() if p.suffix in {".whl", ".gz"})

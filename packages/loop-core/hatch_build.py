@@ -24,6 +24,8 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SWITCH = "LOOP_MYPYC"
+# Set by the noxfile: the source roots of every package in the monorepo.
+SIBLING_PATH = "LOOP_MYPYC_PATH"
 # Kept in step with the mypy pin of the development requirements: mypyc's
 # output depends on its version, so the build must not float.
 MYPY_REQUIREMENT = "mypy==2.4.1"
@@ -38,9 +40,17 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     PLUGIN_NAME = "custom"
 
     def dependencies(self) -> list[str]:
-        if self.target_name == "wheel" and compile_requested() and self.config.get("mypyc-modules"):
-            return [MYPY_REQUIREMENT, "setuptools>=69", "mypy_extensions>=1.0"]
-        return []
+        if self.target_name != "wheel" or not compile_requested():
+            return []
+        if not self.config.get("mypyc-modules"):
+            return []
+        required = [MYPY_REQUIREMENT, "setuptools>=69", "mypy_extensions>=1.0"]
+        if not os.environ.get(SIBLING_PATH):
+            # mypyc must see the real types of the sibling packages the
+            # compiled modules import; without their sources, install them.
+            siblings = [d for d in self.metadata.core.dependencies if d.startswith("loop-")]
+            required.extend(siblings)
+        return required
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel" or version == "editable":
@@ -75,9 +85,9 @@ class MypycBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             " script_args=['build_ext', '--inplace'])\n"
         )
         env = dict(os.environ)
-        # Siblings' sources (set by the noxfile) let mypyc see real types
-        # across packages; from a lone sdist they are simply absent.
-        extra_path = env.get("LOOP_MYPYC_PATH", "")
+        # Siblings' sources let mypyc see real types across packages; a lone
+        # sdist gets them installed as build dependencies instead.
+        extra_path = env.get(SIBLING_PATH, "")
         env["MYPYPATH"] = os.pathsep.join(p for p in (str(work), extra_path) if p)
         command = [sys.executable, "-c", script, *modules]
         subprocess.run(command, cwd=work, env=env, check=True)
