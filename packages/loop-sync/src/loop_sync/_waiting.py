@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import sys
 import threading
 from collections.abc import Awaitable, Generator
 from typing import Any, TypeVar, cast, final
@@ -23,9 +24,11 @@ __all__ = ["LoopBound", "WaitQueue", "suspend"]
 
 _T = TypeVar("_T")
 
-# True when this module runs as a mypyc extension (its siblings are compiled
-# together with it, or not at all).
-_COMPILED = not __file__.endswith(".py")
+# Compiled coroutines pass throw() on with the (type, value, traceback)
+# signature, which warns from Python 3.12 on; only then do waits need the
+# _Suspension go-between (it costs a few percent on contended paths).
+# This module is compiled together with its siblings, or not at all.
+_NEEDS_SUSPENSION = not __file__.endswith(".py") and sys.version_info >= (3, 12)
 
 # Binding is rare (once per primitive) but may race between threads that
 # create loops; a lock keeps "first loop wins" true.
@@ -175,8 +178,8 @@ class _Suspension:
 
 
 def suspend(future: FutureLike[_T]) -> Awaitable[_T]:
-    """What a primitive awaits to wait for *future*: the future itself when
-    interpreted, a :class:`_Suspension` when compiled."""
-    if _COMPILED:
+    """What a primitive awaits to wait for *future*: the future itself, or a
+    :class:`_Suspension` where compiled code would make throw() warn."""
+    if _NEEDS_SUSPENSION:
         return cast("Awaitable[_T]", _Suspension(future))
     return future
