@@ -402,7 +402,8 @@ class EventLoop(asyncio.AbstractEventLoop):
         context: contextvars.Context | None = None,
     ) -> Task[_T]:
         """Schedule *coro* as a task (through the task factory, if one is set)."""
-        self._check_closed()
+        if self._closed:
+            self._check_closed()
         if self._task_factory is None:
             task: Any = Task(coro, loop=self, name=name, context=context)
         else:
@@ -412,9 +413,10 @@ class EventLoop(asyncio.AbstractEventLoop):
                 task = self._task_factory(self, coro, context=context)
             if name is not None:
                 task.set_name(name)
-        source = getattr(task, "_source_traceback", None)
-        if source:
-            del source[-1]  # this method: the caller made the task
+        if self._scheduler.debug:
+            source = getattr(task, "_source_traceback", None)
+            if source:
+                del source[-1]  # this method: the caller made the task
         return task  # type: ignore[no-any-return]
 
     def set_task_factory(self, factory: _TaskFactory | None) -> None:

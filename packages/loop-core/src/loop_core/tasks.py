@@ -23,6 +23,8 @@ from mypy_extensions import mypyc_attr
 
 from loop_core.futures import Future
 
+_CoroutineType = types.CoroutineType
+
 __all__ = [
     "Task",
     "all_tasks",
@@ -91,7 +93,7 @@ class Task(Future[_T]):
         if self._source_traceback:
             del self._source_traceback[-1]  # our own __init__: the caller made the task
         self._log_destroy_pending = False
-        if not asyncio.iscoroutine(coro):
+        if type(coro) is not _CoroutineType and not asyncio.iscoroutine(coro):
             raise TypeError(f"a coroutine was expected, got {coro!r}")
         self._coro = coro
         self._context = contextvars.copy_context() if context is None else context
@@ -126,6 +128,9 @@ class Task(Future[_T]):
         return f"<{type(self).__name__} {' '.join(parts)}>"
 
     def __del__(self) -> None:
+        # Nearly every task ends done with its outcome seen: leave at once.
+        if self._state != "PENDING" and not self._log_traceback:
+            return
         if self._state == "PENDING" and self._log_destroy_pending:
             context: dict[str, Any] = {
                 "task": self,
@@ -249,17 +254,8 @@ class Task(Future[_T]):
             self._must_cancel = False
         self._fut_waiter = None
         loop = self._loop
-        _enter_task(loop, self)
-        try:
-            self._step_run(exc)
-        finally:
-            _leave_task(loop, self)
-        # See the end of _step_run: this frame is in the traceback's chain too.
-        self = None  # type: ignore[assignment]  # noqa: PLW0642
-        exc = None
-
-    def _step_run(self, exc: BaseException | None) -> None:
         coro: Any = self._coro
+        _enter_task(loop, self)
         try:
             if exc is None:
                 result = coro.send(None)
@@ -281,8 +277,19 @@ class Task(Future[_T]):
         except BaseException as error:
             Future.set_exception(self, error)
         else:
-            self._await_yielded(result)
-        # The exception's traceback holds this frame: leave nothing in it that
+            if (
+                (type(result) is Future or type(result) is Task)
+                and result._asyncio_future_blocking
+                and result._loop is loop
+                and result is not self
+            ):
+                # Our own future, awaited properly: the common case, checked inline.
+                self._wait_on(result)
+            else:
+                self._await_yielded(result)
+        finally:
+            _leave_task(loop, self)
+        # An exception's traceback holds this frame: leave nothing in it that
         # would make task -> exception -> frame -> task a cycle only the
         # collector can break (the "never retrieved" report would come late).
         self = None  # type: ignore[assignment]  # noqa: PLW0642
@@ -304,11 +311,7 @@ class Task(Future[_T]):
             elif result is self:
                 error = RuntimeError(f"Task cannot await on itself: {self!r}")
             else:
-                result._asyncio_future_blocking = False
-                result.add_done_callback(self._wakeup, context=self._context)
-                self._fut_waiter = result
-                if self._must_cancel and result.cancel(msg=self._cancel_message):
-                    self._must_cancel = False
+                self._wait_on(result)
                 return
         elif result is None:
             # A bare ``yield`` gives other callbacks a turn.
@@ -322,6 +325,13 @@ class Task(Future[_T]):
         else:
             error = RuntimeError(f"Task got bad yield: {result!r}")
         loop.call_soon(self._step, error, context=self._context)
+
+    def _wait_on(self, future: Any) -> None:
+        future._asyncio_future_blocking = False
+        future.add_done_callback(self._wakeup, context=self._context)
+        self._fut_waiter = future
+        if self._must_cancel and future.cancel(msg=self._cancel_message):
+            self._must_cancel = False
 
     def _wakeup(self, future: Any) -> None:
         try:
