@@ -285,6 +285,9 @@ class Task(Future[_T]):
             ):
                 # Our own future, awaited properly: the common case, checked inline.
                 self._wait_on(result)
+            elif result is None:
+                # A bare ``yield`` (as in ``sleep(0)``) gives other callbacks a turn.
+                loop.call_soon(self._step, context=self._context)
             else:
                 self._await_yielded(result)
         finally:
@@ -313,10 +316,6 @@ class Task(Future[_T]):
             else:
                 self._wait_on(result)
                 return
-        elif result is None:
-            # A bare ``yield`` gives other callbacks a turn.
-            loop.call_soon(self._step, context=self._context)
-            return
         elif isinstance(result, types.GeneratorType):
             error = RuntimeError(
                 "yield was used instead of yield from for generator in task "
