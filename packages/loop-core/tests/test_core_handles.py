@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import inspect
+import socket
+import sys
 from typing import Any
 
 import pytest
@@ -141,6 +144,45 @@ def test_coroutines_are_rejected(loop: EventLoop) -> None:
     loop.set_debug(True)  # coroutine functions are only caught in debug mode, as in asyncio
     with pytest.raises(TypeError, match="coroutines cannot be used"):
         loop.call_later(0, coro)
+
+
+def test_add_reader_tells_coroutine_functions_from_plain_callbacks(loop: EventLoop) -> None:
+    class Watcher:
+        def ready(self) -> None:
+            pass
+
+        async def ready_async(self) -> None:
+            pass
+
+    async def coro() -> None:
+        pass
+
+    def plain() -> None:
+        pass
+
+    def marked() -> None:
+        pass
+
+    def decorated() -> None:
+        pass
+
+    decorated.note = "an attribute in __dict__"  # type: ignore[attr-defined]
+    if sys.version_info >= (3, 12):
+        inspect.markcoroutinefunction(marked)
+    else:
+        marked._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+    watcher = Watcher()
+    a, b = socket.socketpair()
+    try:
+        for rejected in (coro, watcher.ready_async, marked, functools.partial(coro)):
+            with pytest.raises(TypeError, match="coroutines cannot be used with add_reader"):
+                loop.add_reader(a.fileno(), rejected)
+        for accepted in (plain, watcher.ready, decorated, functools.partial(plain), print):
+            loop.add_reader(a.fileno(), accepted)
+            assert loop.remove_reader(a.fileno())
+    finally:
+        a.close()
+        b.close()
 
 
 def test_asyncio_recognises_timer_interface(loop: EventLoop) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import errno
+import inspect
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ import socket
 import sys
 import threading
 import traceback
+import types
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Mapping
@@ -61,6 +63,13 @@ def _debug_mode_from_environment() -> bool:
 
 
 def _check_callback(callback: object, method: str) -> None:
+    function = callback.__func__ if type(callback) is types.MethodType else callback
+    if type(function) is types.FunctionType and not function.__dict__:
+        # The usual callback, a plain function or method, carries no
+        # coroutine marker (markers live in __dict__): its code flags decide.
+        if function.__code__.co_flags & inspect.CO_COROUTINE:
+            raise TypeError(f"coroutines cannot be used with {method}()")
+        return
     if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
         raise TypeError(f"coroutines cannot be used with {method}()")
     if not callable(callback):
