@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import sys
 
-import loop_core.handles
 import loop_sync.locks
 
-_COMPILED = str(loop_core.handles.__file__).endswith(".so")
 _SYNC_COMPILED = str(loop_sync.locks.__file__).endswith(".so")
 
 __all__ = ["EXCLUDED", "KNOWN_FAILURES"]
@@ -82,12 +80,6 @@ if sys.version_info < (3, 13):
 
 # Behaviour tests that fail, with the bug each shows. Keep this short.
 KNOWN_FAILURES: dict[str, str] = {}
-if not _COMPILED:
-    KNOWN_FAILURES["test_futures2.LoopCoreFutureTests.test_task_exc_handler_correct_context"] = (
-        "pure mode only: a task's exception is reported when the task is freed, and in "
-        "pure mode the traceback keeps the interpreted Handle._run frame, hence the task, "
-        "until the cycle collector runs (compiled handles have no frames)"
-    )
 if _SYNC_COMPILED:
     KNOWN_FAILURES["test_locks.LockTests.test_lock_doesnt_accept_loop_parameter"] = (
         "compiled mode only: Lock(loop=...) raises TypeError, but in mypyc's words "

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import gc
 import io
+import sys
 import weakref
 from typing import Any
 
@@ -279,3 +280,35 @@ def test_weak_references_to_tasks_and_futures_are_cleared(loop: EventLoop) -> No
     assert task_ref() is None
     assert future_ref() is None
     assert sorted(cleared) == ["future", "task"]
+
+
+def test_failed_task_nobody_holds_is_reported_at_once_in_its_context(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # Without the collector: the task must not survive its last step through
+    # a cycle (exception -> traceback -> frames -> task), and the report runs
+    # in the task's context, as asyncio's does from 3.12 on (and ours always).
+    request = contextvars.ContextVar("request", default="outside")
+    old_asyncio = sys.version_info < (3, 12) and not isinstance(any_loop, EventLoop)
+    expected_context = "outside" if old_asyncio else "inside"
+    seen: list[tuple[str, str]] = []
+
+    def handler(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        seen.append((context["message"], request.get()))
+
+    async def failing() -> None:
+        request.set("inside")
+        raise ZeroDivisionError
+
+    async def main() -> None:
+        any_loop.set_exception_handler(handler)
+        any_loop.create_task(failing())
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert seen == [("Task exception was never retrieved", expected_context)]
+
+    gc.disable()
+    try:
+        any_loop.run_until_complete(main())
+    finally:
+        gc.enable()

@@ -23,6 +23,9 @@ from loop_core.pollers import EVENT_READ, EVENT_WRITE, Poller
 
 __all__ = ["Scheduler"]
 
+# Interpreted, a frame that a traceback reaches outlives its call.
+_INTERPRETED = __file__.endswith(".py")
+
 logger = logging.getLogger("loop_core")
 
 # Rebuild the heap when more than half of it is cancelled timers, but not for
@@ -254,6 +257,9 @@ class Scheduler:
                 handle = ready.popleft()
                 if not handle._cancelled:
                     handle._run()
+        if _INTERPRETED:
+            # As at the end of Handle._run: a traceback may reach this frame.
+            handle = None  # type: ignore[assignment]
 
     def _run_timed(self, handle: Handle) -> None:
         started = time.monotonic()
@@ -261,6 +267,8 @@ class Scheduler:
         elapsed = time.monotonic() - started
         if elapsed >= self.slow_callback_duration:
             logger.warning("Executing %r took %.3f seconds", handle, elapsed)
+        if _INTERPRETED:
+            handle = None  # type: ignore[assignment]  # as in run_once
 
     def run_until_stopped(self) -> None:
         """Iterate until :attr:`stopping` is set, then clear it."""

@@ -19,6 +19,10 @@ from mypy_extensions import mypyc_attr
 
 __all__ = ["Handle", "HandleOwner", "TimerHandle", "format_callback"]
 
+# Interpreted, a frame that a traceback reaches outlives its call; compiled
+# code has no frames to keep (see the end of Handle._run).
+_INTERPRETED = __file__.endswith(".py")
+
 
 class HandleOwner(Protocol):
     """What a handle needs of the loop it belongs to."""
@@ -115,6 +119,13 @@ class Handle:
             if self._source_traceback is not None:
                 context["source_traceback"] = self._source_traceback
             self._loop.call_exception_handler(context)
+        if _INTERPRETED:
+            # A traceback stored by the callback (a failed Task step) links
+            # back to this frame: holding the callback here would make
+            # exception -> traceback -> frame -> task a cycle, and the task's
+            # "exception was never retrieved" would wait for the collector.
+            callback = args = None
+            self = None  # type: ignore[assignment]  # noqa: PLW0642
 
     def _repr_parts(self) -> list[str]:
         parts = [type(self).__name__]
