@@ -113,6 +113,8 @@ def _report(rows: list[str], known_seen: dict[str, str]) -> str:
     ]
     for test_id, why in KNOWN_FAILURES.items():
         lines.append(f"- `{test_id}` ({known_seen.get(test_id, 'not run')}): {why}")
+    if not KNOWN_FAILURES:
+        lines.append("None in this build mode.")
     lines += ["", "## Excluded tests (stdlib internals)", ""]
     for pattern, why in EXCLUDED.items():
         lines.append(f"- `{pattern}`: {why}")
