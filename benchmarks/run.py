@@ -9,24 +9,25 @@ uvloop. Ratios are "times faster than" the reference: above 1 means faster.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def measure(
-    impl: str, repeats: int, pure_path: str | None, script: str = "workloads.py"
-) -> dict[str, float]:
+def measure(script: str, arguments: list[str], pure_path: str | None) -> dict[str, float]:
+    """Run *script* once in a fresh process; return its workload timings."""
     env = dict(os.environ)
     if pure_path:
         env["PYTHONPATH"] = pure_path
     output = subprocess.run(
-        [sys.executable, str(HERE / script), impl, str(repeats)],
+        [sys.executable, str(HERE / script), *arguments],
         env=env,
         check=True,
         capture_output=True,
@@ -37,22 +38,23 @@ def measure(
     return results
 
 
-def measure_pair(
-    script: str, loop: str, helpers: str, repeats: int, pure_path: str | None
-) -> dict[str, float]:
-    env = dict(os.environ)
-    if pure_path:
-        env["PYTHONPATH"] = pure_path
-    output = subprocess.run(
-        [sys.executable, str(HERE / script), loop, helpers, str(repeats)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=HERE,
-    ).stdout
-    results: dict[str, float] = json.loads(output)
-    return results
+Run = Callable[[], dict[str, float]]
+
+
+def interleaved(runs: dict[str, Run], rounds: int) -> dict[str, dict[str, float]]:
+    """Best time of every workload over *rounds*, the implementations taking
+    turns in each round, so that a machine that speeds up or slows down
+    during the run does so for all of them alike."""
+    best: dict[str, dict[str, float]] = {key: {} for key in runs}
+    for _ in range(rounds):
+        for key, run in runs.items():
+            for name, seconds in run().items():
+                best[key][name] = min(seconds, best[key].get(name, float("inf")))
+    return best
+
+
+def one_repeat(script: str, *arguments: str, pure_path: str | None = None) -> Run:
+    return functools.partial(measure, script, [*arguments, "1"], pure_path)
 
 
 def main() -> int:
@@ -62,12 +64,15 @@ def main() -> int:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
-    runs = {
-        "loop-core compiled": measure("loop_core", args.repeats, None),
-        "loop-core pure": measure("loop_core", args.repeats, args.pure_path),
-        "asyncio": measure("asyncio", args.repeats, None),
-        "uvloop": measure("uvloop", args.repeats, None),
-    }
+    runs = interleaved(
+        {
+            "loop-core compiled": one_repeat("workloads.py", "loop_core"),
+            "loop-core pure": one_repeat("workloads.py", "loop_core", pure_path=args.pure_path),
+            "asyncio": one_repeat("workloads.py", "asyncio"),
+            "uvloop": one_repeat("workloads.py", "uvloop"),
+        },
+        args.repeats,
+    )
     if runs["loop-core compiled"].pop("_compiled") != 1.0:
         print("the 'compiled' run imported pure Python: build with LOOP_MYPYC=1", file=sys.stderr)
         return 1
@@ -95,7 +100,8 @@ def main() -> int:
         args.output.write_text(
             "# Benchmark results\n\n"
             "Made by `python3 dev.py nox -s bench -- --output benchmarks/RESULTS.md` "
-            f"({machine}). Best of {args.repeats} runs; ratios above 1 mean ours is "
+            f"({machine}). Best of {args.repeats} rounds (3 for the network table), "
+            "the implementations taking turns in each round; ratios above 1 mean ours is "
             "faster.\n\n## The loop (loop-core)\n\n"
             + loop_table
             + "\n\n## Synchronization primitives (loop-sync)\n\n"
@@ -123,11 +129,15 @@ def main() -> int:
 
 def _sync_table(repeats: int, pure_path: str | None) -> str:
     loops = ("loop_core", "asyncio", "uvloop")
-    timings = {
-        (loop, prims): measure_pair("sync_workloads.py", loop, prims, repeats, pure_path)
-        for loop in loops
-        for prims in ("loop_sync", "asyncio")
-    }
+    pairs = [(loop, prims) for loop in loops for prims in ("loop_sync", "asyncio")]
+    runs = interleaved(
+        {
+            f"{loop} {prims}": one_repeat("sync_workloads.py", loop, prims, pure_path=pure_path)
+            for loop, prims in pairs
+        },
+        repeats,
+    )
+    timings = {(loop, prims): runs[f"{loop} {prims}"] for loop, prims in pairs}
     header = (
         "| workload | "
         + " | ".join(f"{loop}: loop-sync (ms) | {loop}: asyncio's (ms) | ratio" for loop in loops)
@@ -144,27 +154,30 @@ def _sync_table(repeats: int, pure_path: str | None) -> str:
 
 
 def _executor_table(repeats: int, pure_path: str) -> str:
-    runs = {
-        "compiled": measure_pair(
-            "executor_workloads.py", "loop_core", "loop_executor", repeats, None
-        ),
-        "pure": measure_pair(
-            "executor_workloads.py", "loop_core", "loop_executor", repeats, pure_path
-        ),
-        "asyncio": measure_pair("executor_workloads.py", "asyncio", "asyncio", repeats, None),
-        "uvloop": measure_pair("executor_workloads.py", "uvloop", "asyncio", repeats, None),
-    }
+    script = "executor_workloads.py"
+    runs = interleaved(
+        {
+            "compiled": one_repeat(script, "loop_core", "loop_executor"),
+            "pure": one_repeat(script, "loop_core", "loop_executor", pure_path=pure_path),
+            "asyncio": one_repeat(script, "asyncio", "asyncio"),
+            "uvloop": one_repeat(script, "uvloop", "asyncio"),
+        },
+        repeats,
+    )
     return _ratio_table(runs)
 
 
 def _network_table(repeats: int, pure_path: str) -> str:
-    net_repeats = max(1, min(repeats, 3))
-    runs = {
-        "compiled": measure("loop_core", net_repeats, None, "net_workloads.py"),
-        "pure": measure("loop_core", net_repeats, pure_path, "net_workloads.py"),
-        "asyncio": measure("asyncio", net_repeats, None, "net_workloads.py"),
-        "uvloop": measure("uvloop", net_repeats, None, "net_workloads.py"),
-    }
+    script = "net_workloads.py"
+    runs = interleaved(
+        {
+            "compiled": one_repeat(script, "loop_core"),
+            "pure": one_repeat(script, "loop_core", pure_path=pure_path),
+            "asyncio": one_repeat(script, "asyncio"),
+            "uvloop": one_repeat(script, "uvloop"),
+        },
+        max(1, min(repeats, 3)),
+    )
     return _ratio_table(runs)
 
 
