@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import sys
 
-import loop_sync.locks
+import loop_sync._locks
 
-_SYNC_COMPILED = str(loop_sync.locks.__file__).endswith(".so")
+_SYNC_COMPILED = str(loop_sync._locks.__file__).endswith(".so")
 
 __all__ = ["EXCLUDED", "KNOWN_FAILURES"]
 

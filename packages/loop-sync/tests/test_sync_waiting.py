@@ -14,7 +14,16 @@ from typing import Any
 
 import pytest
 
-from loop_sync import Barrier, Condition, Event, Lock, Queue, Semaphore
+from loop_sync import (
+    Barrier,
+    Condition,
+    Event,
+    Lock,
+    PriorityQueue,
+    Queue,
+    QueueFull,
+    Semaphore,
+)
 
 
 def _blocked_lock() -> Callable[[], Awaitable[Any]]:
@@ -138,5 +147,67 @@ def test_interpreted_subclasses_override_the_compiled_methods(
         queue = TaggedQueue()
         await queue.put("a")
         assert await queue.get() == "<a>"
+
+    any_loop.run_until_complete(main())
+
+
+class DedupeQueue(Queue[int]):
+    """Replaces the storage hooks: items already seen are dropped."""
+
+    def _init(self, maxsize: int | float) -> None:
+        self._queue: list[int] = []
+        self._seen: set[int] = set()
+
+    def _put(self, item: int) -> None:
+        if item not in self._seen:
+            self._seen.add(item)
+            self._queue.append(item)
+
+    def _get(self) -> int:
+        return self._queue.pop(0)
+
+
+class PairQueue(Queue[int]):
+    """Replaces full(): never more than two items, whatever maxsize says."""
+
+    def full(self) -> bool:
+        return self.qsize() >= 2
+
+
+class LargestFirst(PriorityQueue[int]):
+    def _put(self, item: int) -> None:
+        super()._put(-item)
+
+    def _get(self) -> int:
+        return -super()._get()
+
+
+def test_queue_subclasses_that_replace_hooks_are_honoured(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    async def main() -> None:
+        dedupe = DedupeQueue()
+        for item in (1, 1, 2, 1):
+            await dedupe.put(item)
+        assert dedupe.qsize() == 2
+        assert [await dedupe.get(), dedupe.get_nowait()] == [1, 2]
+
+        largest = LargestFirst()
+        for item in (1, 3, 2):
+            largest.put_nowait(item)
+        assert [await largest.get() for _ in range(3)] == [3, 2, 1]
+
+        pair = PairQueue()
+        pair.put_nowait(1)
+        await pair.put(2)
+        with pytest.raises(QueueFull):
+            pair.put_nowait(3)
+        third = asyncio.ensure_future(pair.put(3))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert not third.done()
+        assert await pair.get() == 1
+        await third
+        assert [pair.get_nowait(), pair.get_nowait()] == [2, 3]
 
     any_loop.run_until_complete(main())

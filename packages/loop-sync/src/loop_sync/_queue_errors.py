@@ -1,7 +1,7 @@
 """The queue exceptions: asyncio's classes, and ``QueueShutDown`` before 3.13.
 
-Kept out of the compiled queue module: mypyc cannot define a class under a
-version test, and the fallback must exist only where asyncio lacks its own.
+The fallback must exist only where asyncio lacks its own (a class defined
+under a version test, which mypyc could not compile, should queues ever be).
 """
 
 from __future__ import annotations

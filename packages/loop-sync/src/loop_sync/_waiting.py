@@ -20,7 +20,7 @@ from mypy_extensions import mypyc_attr
 
 from loop_core.interfaces import FutureLike, SchedulingLoop
 
-__all__ = ["LoopBound", "WaitQueue", "suspend"]
+__all__ = ["LoopBound", "WaitQueue", "running_loop_of", "suspend"]
 
 _T = TypeVar("_T")
 
@@ -42,16 +42,26 @@ class LoopBound:
     _loop: SchedulingLoop | None = None
 
     def _get_loop(self) -> SchedulingLoop:
-        loop: SchedulingLoop = asyncio.get_running_loop()
-        if self._loop is None:
-            with _binding_lock:
-                if self._loop is None:
-                    self._loop = loop
-        if loop is not self._loop:
-            raise RuntimeError(
-                f"{self!r} is bound to a different event loop than the one running now"
-            )
-        return loop
+        return running_loop_of(self)
+
+
+# The primitives' hot paths call module-level functions, not methods: on an
+# instance of an interpreted subclass (every public class is one), compiled
+# code reaches even a final method through a Python-level lookup.
+
+
+def running_loop_of(primitive: LoopBound) -> SchedulingLoop:
+    """The running loop, which *primitive* is bound to from its first use on."""
+    loop: SchedulingLoop = asyncio.get_running_loop()
+    if primitive._loop is None:
+        with _binding_lock:
+            if primitive._loop is None:
+                primitive._loop = loop
+    if loop is not primitive._loop:
+        raise RuntimeError(
+            f"{primitive!r} is bound to a different event loop than the one running now"
+        )
+    return loop
 
 
 class WaitQueue:
