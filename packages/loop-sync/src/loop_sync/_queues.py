@@ -165,7 +165,7 @@ class Queue(LoopBound):
         self._is_shutdown = True
         if immediate:
             while not _is_empty(self):
-                _take(self)
+                self._get()
                 if self._unfinished_tasks > 0:
                     self._unfinished_tasks -= 1
             if self._unfinished_tasks == 0:
@@ -243,33 +243,22 @@ def _is_empty(queue: Queue) -> bool:
     return not queue._queue
 
 
-def _store(queue: Queue, item: Any) -> None:
-    kind = queue._kind
-    if kind in (_FIFO, _LIFO):
-        queue._queue.append(item)
-    elif kind == _HEAP:
-        heapq.heappush(queue._queue, item)
-    else:
-        queue._put(item)
-
-
-def _take(queue: Queue) -> Any:
-    kind = queue._kind
-    if kind == _FIFO:
-        return queue._queue.popleft()
-    if kind == _LIFO:
-        return queue._queue.pop()
-    if kind == _HEAP:
-        return heapq.heappop(queue._queue)
-    return queue._get()
-
-
 def _put_now(queue: Queue, item: Any) -> None:
     if queue._is_shutdown:
         raise QueueShutDown
-    if _is_full(queue):
-        raise QueueFull
-    _store(queue, item)
+    kind = queue._kind
+    if kind == _CUSTOM:
+        if queue.full():
+            raise QueueFull
+        queue._put(item)
+    else:
+        # Inline rather than through helpers: interpreted, every call counts.
+        if queue._bounded and len(queue._queue) >= queue._maxsize:
+            raise QueueFull
+        if kind == _HEAP:
+            heapq.heappush(queue._queue, item)
+        else:
+            queue._queue.append(item)
     queue._unfinished_tasks += 1
     queue._finished.clear()
     if queue._getters.futures:
@@ -277,11 +266,27 @@ def _put_now(queue: Queue, item: Any) -> None:
 
 
 def _get_now(queue: Queue) -> Any:
-    if _is_empty(queue):
-        if queue._is_shutdown:
-            raise QueueShutDown
-        raise QueueEmpty
-    item = _take(queue)
+    kind = queue._kind
+    if kind == _CUSTOM:
+        if queue.empty():
+            _refuse_get(queue)
+        item = queue._get()
+    else:
+        items = queue._queue
+        if not items:
+            _refuse_get(queue)
+        if kind == _FIFO:
+            item = items.popleft()
+        elif kind == _LIFO:
+            item = items.pop()
+        else:
+            item = heapq.heappop(items)
     if queue._putters.futures:
         queue._putters.pop_and_wake_first()
     return item
+
+
+def _refuse_get(queue: Queue) -> None:
+    if queue._is_shutdown:
+        raise QueueShutDown
+    raise QueueEmpty
