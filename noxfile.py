@@ -52,7 +52,16 @@ DEFAULT_PYTHON = "3.11"
 TEST_REQUIREMENTS = ["pytest>=8,<10", "trustme>=1.1"]
 TOOLS = ROOT / "requirements" / "tools.txt"
 
-nox.options.sessions = ["lint", "types", "tests", "integration", "docs", "build", "alone"]
+nox.options.sessions = [
+    "lint",
+    "types",
+    "tests",
+    "integration",
+    "newer_conformance",
+    "docs",
+    "build",
+    "alone",
+]
 nox.options.error_on_missing_interpreters = False
 nox.options.download_python = "never"
 nox.options.default_venv_backend = "venv"
@@ -206,6 +215,26 @@ def integration(session: nox.Session, mode: str) -> None:
         session, list(wheels.values()), *TEST_REQUIREMENTS, "uvloop>=0.19", "aiohttp>=3.9"
     )
     run_pytest(session, ROOT / "integration-tests", f"integration-{mode}", mode)
+
+
+@nox.session(python=[v for v in PYTHONS if v != DEFAULT_PYTHON])
+@nox.parametrize("mode", MODES)
+def newer_conformance(session: nox.Session, mode: str) -> None:
+    """CPython's asyncio suites of a newer Python (3.12, 3.13) on our packages.
+
+    The integration session runs them on the default Python with the rest
+    of the shared suite; the newer suites test newer asyncio behaviour
+    (eager tasks, queue shutdown, server client control) that we provide on
+    every Python.
+    """
+    wheels = build_wheels(session, mode)
+    install_wheels(session, list(wheels.values()), *TEST_REQUIREMENTS)
+    run_pytest(
+        session,
+        ROOT / "integration-tests" / "test_integration_conformance.py",
+        f"conformance-{session.python}-{mode}",
+        mode,
+    )
 
 
 @nox.session(python=DEFAULT_PYTHON)
