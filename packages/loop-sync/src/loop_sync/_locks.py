@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from mypy_extensions import mypyc_attr
 
-from loop_sync._waiting import LoopBound, WaitQueue, running_loop_of, suspend
+from loop_sync._waiting import LoopBound, WaitQueue, keeps_methods, running_loop_of, suspend
 
 __all__ = ["Condition", "Event", "Lock", "Semaphore"]
 
@@ -50,20 +50,10 @@ class _Acquirable(LoopBound):
         self.release()
 
 
-# Which classes keep their base's acquire() and release(): for those,
-# ``async with`` takes the uncontended path inline and releases through a
-# module-level function (compiled code reaches a method of an interpreted
-# subclass's instance, such as every public class's, through a Python lookup).
-_plain_classes: dict[type[_Acquirable], bool] = {}
-
-
-def _keeps_acquire_and_release(primitive: _Acquirable, base: type[_Acquirable]) -> bool:
-    kind = type(primitive)
-    plain = _plain_classes.get(kind)
-    if plain is None:
-        plain = kind.acquire is base.acquire and kind.release is base.release
-        _plain_classes[kind] = plain
-    return plain
+# For classes that keep acquire() and release() (every public class, which
+# compiled code reaches through a Python-level lookup), ``async with`` takes
+# the uncontended path inline and releases through a module-level function.
+_ACQUIRE_AND_RELEASE = ("acquire", "release")
 
 
 def _state(primitive: object, detail: str, waiters: WaitQueue | None = None) -> str:
@@ -80,6 +70,7 @@ class Lock(_Acquirable):
     def __init__(self) -> None:
         self._locked = False
         self._waiters = WaitQueue()
+        self._plain = keeps_methods(type(self), Lock, _ACQUIRE_AND_RELEASE)
 
     def __repr__(self) -> str:
         return _state(self, "locked" if self._locked else "unlocked", self._waiters)
@@ -116,11 +107,7 @@ class Lock(_Acquirable):
         _release_lock(self)
 
     async def __aenter__(self) -> None:
-        if (
-            not self._locked
-            and not self._waiters.futures
-            and _keeps_acquire_and_release(self, Lock)
-        ):
+        if not self._locked and not self._waiters.futures and self._plain:
             self._locked = True
             return
         await self.acquire()
@@ -131,7 +118,7 @@ class Lock(_Acquirable):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if _keeps_acquire_and_release(self, Lock):
+        if self._plain:
             _release_lock(self)
         else:
             self.release()
@@ -279,6 +266,7 @@ class Semaphore(_Acquirable):
             raise ValueError("Semaphore initial value must be >= 0")
         self._value = value
         self._waiters = WaitQueue()
+        self._plain = keeps_methods(type(self), Semaphore, _ACQUIRE_AND_RELEASE)
 
     def __repr__(self) -> str:
         detail = "locked" if self.locked() else f"unlocked, value:{self._value}"
@@ -316,11 +304,7 @@ class Semaphore(_Acquirable):
         _release_slot(self)
 
     async def __aenter__(self) -> None:
-        if (
-            self._value > 0
-            and not self._waiters.futures
-            and _keeps_acquire_and_release(self, Semaphore)
-        ):
+        if self._value > 0 and not self._waiters.futures and self._plain:
             self._value -= 1
             return
         await self.acquire()
@@ -331,7 +315,7 @@ class Semaphore(_Acquirable):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if _keeps_acquire_and_release(self, Semaphore):
+        if self._plain:
             _release_slot(self)
         else:
             self.release()

@@ -22,7 +22,7 @@ from mypy_extensions import mypyc_attr
 
 from loop_sync._locks import Event
 from loop_sync._queue_errors import QueueEmpty, QueueFull, QueueShutDown
-from loop_sync._waiting import LoopBound, WaitQueue, running_loop_of, suspend
+from loop_sync._waiting import LoopBound, WaitQueue, keeps_methods, running_loop_of, suspend
 
 __all__ = ["LifoQueue", "PriorityQueue", "Queue"]
 
@@ -211,20 +211,13 @@ _HEAP: Final = 3
 
 _HOOKS = ("_init", "_put", "_get", "qsize", "empty", "full", "put_nowait", "get_nowait")
 _BUILT_IN: dict[type, int] = {Queue: _FIFO, LifoQueue: _LIFO, PriorityQueue: _HEAP}
-_kinds: dict[type, int] = {}
 
 
 def _storage_kind(cls: type) -> int:
-    kind = _kinds.get(cls)
-    if kind is None:
-        kind = _CUSTOM
-        for base, candidate in _BUILT_IN.items():
-            if issubclass(cls, base) and all(
-                getattr(cls, hook) is getattr(base, hook) for hook in _HOOKS
-            ):
-                kind = candidate
-        _kinds[cls] = kind
-    return kind
+    for base, kind in _BUILT_IN.items():
+        if keeps_methods(cls, base, _HOOKS):
+            return kind
+    return _CUSTOM
 
 
 # The hot paths work on the built-in storage directly; a queue whose subclass

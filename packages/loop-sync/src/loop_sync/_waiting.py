@@ -20,7 +20,7 @@ from mypy_extensions import mypyc_attr
 
 from loop_core.interfaces import FutureLike, SchedulingLoop
 
-__all__ = ["LoopBound", "WaitQueue", "running_loop_of", "suspend"]
+__all__ = ["LoopBound", "WaitQueue", "keeps_methods", "running_loop_of", "suspend"]
 
 _T = TypeVar("_T")
 
@@ -62,6 +62,25 @@ def running_loop_of(primitive: LoopBound) -> SchedulingLoop:
             f"{primitive!r} is bound to a different event loop than the one running now"
         )
     return loop
+
+
+_kept_methods: dict[tuple[type, type], bool] = {}
+
+
+def keeps_methods(cls: type, base: type, names: tuple[str, ...]) -> bool:
+    """Whether *cls* is *base* or a subclass that replaced none of *names*.
+
+    Only then may compiled code work on the state directly instead of
+    calling those (overridable) methods. The answer is kept per class.
+    """
+    key = (cls, base)
+    kept = _kept_methods.get(key)
+    if kept is None:
+        kept = issubclass(cls, base) and all(
+            getattr(cls, name) is getattr(base, name) for name in names
+        )
+        _kept_methods[key] = kept
+    return kept
 
 
 class WaitQueue:
