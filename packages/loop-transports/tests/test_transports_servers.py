@@ -204,3 +204,98 @@ def test_connect_accepted_socket(any_loop: asyncio.AbstractEventLoop) -> None:
             client.close()
 
     run(any_loop, main())
+
+
+class PausedAtStart(asyncio.Protocol):
+    """Pauses reading in connection_made and records the order of events."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.got_data = asyncio.get_event_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.events.append("made")
+        transport.pause_reading()
+
+    def data_received(self, data: bytes) -> None:
+        self.events.append(data.decode())
+        if not self.got_data.done():
+            self.got_data.set_result(None)
+
+
+def test_data_sent_before_the_accept_waits_for_connection_made_and_pause(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # The client's bytes are in the socket before the server even accepts:
+    # they must still come after connection_made, and not at all while the
+    # protocol has reading paused.
+    protocols: list[PausedAtStart] = []
+
+    def factory() -> PausedAtStart:
+        protocols.append(PausedAtStart())
+        return protocols[-1]
+
+    async def main() -> None:
+        server = await any_loop.create_server(factory, "127.0.0.1", 0)
+        async with server:
+            # No await between connecting and sending: the loop cannot
+            # accept in between.
+            with socket.create_connection(server.sockets[0].getsockname()) as client:
+                client.sendall(b"early")
+                while not protocols or not protocols[0].events:
+                    await asyncio.sleep(0.001)
+                for _ in range(20):  # several polls: the waiting data must stay put
+                    await asyncio.sleep(0)
+                assert protocols[0].events == ["made"]
+                protocols[0].transport.resume_reading()
+                await protocols[0].got_data
+                assert protocols[0].events == ["made", "early"]
+                protocols[0].transport.close()
+
+    run(any_loop, main())
+
+
+def test_accepted_connections_extra_info(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        server = await any_loop.create_server(Hold, "127.0.0.1", 0)
+        async with server:
+            Hold.instances.clear()
+            address = server.sockets[0].getsockname()
+            with socket.create_connection(address) as client:
+                while not Hold.instances or not hasattr(Hold.instances[0], "transport"):
+                    await asyncio.sleep(0.001)
+                transport = Hold.instances[0].transport
+                assert transport.get_extra_info("peername") == client.getsockname()
+                assert transport.get_extra_info("sockname") == address
+                sock = transport.get_extra_info("socket")
+                assert sock.family == socket.AF_INET
+                assert sock.type == socket.SOCK_STREAM
+                assert sock.gettimeout() == 0.0
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                transport.close()
+                await Hold.instances[0].lost
+
+    run(any_loop, main())
+
+
+def test_a_burst_of_queued_connections_is_accepted(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main() -> None:
+        server = await any_loop.create_server(Hold, "127.0.0.1", 0, backlog=64)
+        async with server:
+            Hold.instances.clear()
+            address = server.sockets[0].getsockname()
+            # All queued in the backlog before the loop polls the listener.
+            clients = [socket.create_connection(address) for _ in range(50)]
+            try:
+                while len(Hold.instances) < 50:
+                    await asyncio.sleep(0.001)
+                for held in Hold.instances:
+                    held.transport.close()
+                await asyncio.gather(*(held.lost for held in Hold.instances))
+            finally:
+                for client in clients:
+                    client.close()
+
+    run(any_loop, main())

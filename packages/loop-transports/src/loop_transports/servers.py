@@ -1,8 +1,8 @@
 """Stream servers: ``create_server``, ``create_unix_server`` and :class:`Server`.
 
-A listening socket is watched for readability; each wake-up accepts up to
-*backlog* connections and gives each a :class:`SocketTransport` and a fresh
-protocol at once (TLS connections are handed to ``start_tls`` in a task).
+A listening socket is watched for readability; each readiness event accepts
+one connection and gives it a :class:`SocketTransport` and a fresh protocol at
+once (TLS connections are handed to ``start_tls`` in a task).
 The server counts the transports it made, so ``wait_closed`` returns only when
 the server is closed and every connection it accepted is gone.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 from loop_transports.base import logger
 from loop_transports.connect import check_ssl_arguments, wrap_connected_socket
-from loop_transports.socket_transport import SocketTransport
+from loop_transports.socket_transport import _RAW_FAMILY, _RAW_TYPE, SocketTransport
 
 __all__ = ["Server", "create_server", "create_unix_server"]
 
@@ -112,7 +112,10 @@ class Server(asyncio.Server):
         self._serving = True
         for sock in self._sockets:
             sock.listen(self._backlog)
-            self._loop.add_reader(sock.fileno(), self._accept, sock)
+            self._watch(sock)
+
+    def _watch(self, listener: socket.socket) -> None:
+        self._loop.add_reader(listener.fileno(), self._accept, listener, _Accepting(listener))
 
     async def serve_forever(self) -> None:
         """Accept connections until cancelled; cancelling closes the server."""
@@ -180,34 +183,37 @@ class Server(asyncio.Server):
 
     # Accepting
 
-    def _accept(self, listener: socket.socket) -> None:
-        for _ in range(self._backlog):
-            try:
-                conn, address = listener.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                return
-            except OSError as exc:
-                if exc.errno not in _OUT_OF_RESOURCES:
-                    raise
-                self._loop.call_exception_handler(
-                    {
-                        "message": "socket.accept() out of system resource",
-                        "exception": exc,
-                        "socket": listener,
-                    }
-                )
-                self._loop.remove_reader(listener.fileno())
-                self._loop.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting, listener)
-                return
-            conn.setblocking(False)
-            if self._ssl_context is not None:
-                self._start_handshake(conn)
-            else:
-                self._make_transport(conn, address)
+    def _accept(self, listener: socket.socket, accepting: _Accepting) -> None:
+        # One connection per readiness event: the listener stays readable
+        # while more are queued, so the next poll brings the next one, after
+        # the connections already open had their turn. Accepting until
+        # EAGAIN would cost a failed accept() (and its exception) on every
+        # wake-up, which is most of them on a server that is not flooded.
+        try:
+            conn, address = accepting.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        except OSError as exc:
+            if exc.errno not in _OUT_OF_RESOURCES:
+                raise
+            self._loop.call_exception_handler(
+                {
+                    "message": "socket.accept() out of system resource",
+                    "exception": exc,
+                    "socket": listener,
+                }
+            )
+            self._loop.remove_reader(listener.fileno())
+            self._loop.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting, listener)
+            return
+        if self._ssl_context is not None:
+            self._start_handshake(conn)
+        else:
+            self._make_transport(conn, address)
 
     def _resume_accepting(self, listener: socket.socket) -> None:
         if self._serving and self._sockets is not None and listener in self._sockets:
-            self._loop.add_reader(listener.fileno(), self._accept, listener)
+            self._watch(listener)
 
     def _make_transport(self, conn: socket.socket, address: Any) -> None:
         try:
@@ -265,6 +271,35 @@ class Server(asyncio.Server):
                 os.unlink(path)
             except OSError as exc:
                 logger.error("Unable to remove the Unix socket %r: %r", path, exc)
+
+
+class _Accepting:
+    """Accepts non-blocking connections on one listening socket.
+
+    A plain ``socket.socket`` skips its Python-level ``accept()``, which
+    converts the listener's family and type to enums on every call; the
+    connection gets the listener's family, type and protocol as plain numbers
+    (so its constructor asks the kernel nothing) and one ``setblocking`` call.
+    A socket subclass keeps its own ``accept()``.
+    """
+
+    __slots__ = ("_family", "_listener", "_plain", "_proto", "_type")
+
+    def __init__(self, listener: socket.socket) -> None:
+        self._listener = listener
+        self._family = _RAW_FAMILY(listener)
+        self._type = _RAW_TYPE(listener)
+        self._proto = listener.proto
+        self._plain = type(listener) is socket.socket
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        if self._plain:
+            fd, address = self._listener._accept()  # type: ignore[attr-defined]
+            conn = socket.socket(self._family, self._type, self._proto, fd)
+        else:
+            conn, address = self._listener.accept()
+        conn.setblocking(False)
+        return conn, address
 
 
 def _inode(path: str | None) -> int | None:

@@ -9,8 +9,10 @@ never touches the write buffer or the writer registration.
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from loop_transports.abstractions import Transport
@@ -28,23 +30,34 @@ __all__ = ["SocketTransport", "socket_extra_info"]
 MAX_READ_SIZE = 256 * 1024
 
 
-def socket_extra_info(sock: socket.socket) -> dict[str, Any]:
-    """The 'socket', 'sockname' and 'peername' entries of ``get_extra_info``."""
-    extra: dict[str, Any] = {"socket": sock}
+# The socket's family and type as plain numbers: the ``family`` and ``type``
+# properties of socket.socket build an enum member on every access.
+_RAW_FAMILY: Callable[[socket.socket], int] = _socket.socket.family.__get__
+_RAW_TYPE: Callable[[socket.socket], int] = _socket.socket.type.__get__
+_INET_FAMILIES = frozenset({socket.AF_INET, socket.AF_INET6})
+
+
+def socket_extra_info(sock: socket.socket, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The 'socket', 'sockname' and 'peername' entries of ``get_extra_info``,
+    updated with *extra* (a 'peername' there spares asking the kernel)."""
+    info: dict[str, Any] = {"socket": sock}
     try:
-        extra["sockname"] = sock.getsockname()
+        info["sockname"] = sock.getsockname()
     except OSError:
-        extra["sockname"] = None
-    try:
-        extra["peername"] = sock.getpeername()
-    except OSError:
-        extra["peername"] = None
-    return extra
+        info["sockname"] = None
+    if extra is None or "peername" not in extra:
+        try:
+            info["peername"] = sock.getpeername()
+        except OSError:
+            info["peername"] = None
+    if extra:
+        info.update(extra)
+    return info
 
 
 def _set_nodelay(sock: socket.socket) -> None:
     # Small writes (requests, handshakes) must not wait for Nagle's timer.
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+    if _RAW_FAMILY(sock) in _INET_FAMILIES and _RAW_TYPE(sock) == socket.SOCK_STREAM:
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
@@ -74,11 +87,10 @@ class SocketTransport(DescriptorTransport, Transport):
         extra: dict[str, Any] | None = None,
         server: ConnectionOwner | None = None,
     ) -> None:
-        info = socket_extra_info(sock)
-        if extra:
-            info.update(extra)
+        info = socket_extra_info(sock, extra)
         super().__init__(loop, sock, sock.fileno(), protocol, info, server)
-        sock.setblocking(False)
+        if sock.gettimeout() != 0.0:
+            sock.setblocking(False)
         _set_nodelay(sock)
         self._sock = sock
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
@@ -89,9 +101,16 @@ class SocketTransport(DescriptorTransport, Transport):
         self._writing_registered = False
         self._flushed: asyncio.Future[None] | None = None  # set while sendfile owns the socket
         self._writable: asyncio.Future[None] | None = None  # sendfile waiting to send more
+        # The socket is watched from now on, so that data already there comes
+        # with the next poll, in the same iteration as connection_made rather
+        # than one later; read events wait for connection_made all the same
+        # (a loop may run them before earlier callbacks).
+        self._started = False
         loop.call_soon(self._start, waiter)
+        self._add_reader()
 
     def _start(self, waiter: asyncio.Future[None] | None) -> None:
+        self._started = True
         try:
             self._protocol.connection_made(self)
         except BaseException as exc:
@@ -149,7 +168,7 @@ class SocketTransport(DescriptorTransport, Transport):
         self._add_reader()
 
     def _read_ready(self) -> None:
-        if self._conn_lost:
+        if self._conn_lost or not self._started:
             return
         if self._buffered:
             self._read_into_protocol_buffer()
