@@ -451,3 +451,87 @@ def test_ssl_true_means_a_verifying_default_context(loop: loop_core.EventLoop) -
                 await open_connection("localhost", port, ssl=True)
 
     run(loop, main())
+
+
+class AnswerThenClose(asyncio.Protocol):
+    """Answers a line with several writes and closes, all inside data_received."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.received = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+        if self.received.endswith(b"\n"):
+            for part in (b"one ", b"two ", os.urandom(30_000).hex().encode(), b"\n"):
+                self.transport.write(part)
+            self.transport.close()
+
+
+class Collect(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.size = 0
+        self.lost = asyncio.get_event_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.size += len(data)
+        self.events.append("data")
+
+    def eof_received(self) -> None:
+        self.events.append(f"eof after {self.size}")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost.set_result(exc)
+
+
+def test_writes_and_close_inside_data_received_all_arrive(
+    any_loop: asyncio.AbstractEventLoop,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> None:
+    async def main() -> None:
+        server = await any_loop.create_server(AnswerThenClose, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await open_connection(
+                "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+            )
+            writer.write(b"question\n")
+            answer = await reader.read()  # to the server's close_notify
+            assert answer.startswith(b"one two ")
+            assert answer.endswith(b"\n")
+            assert len(answer) == len(b"one two ") + 60_000 + 1
+            writer.close()
+            await writer.wait_closed()
+
+    run(any_loop, main())
+
+
+def test_data_then_close_notify_in_one_flight(
+    any_loop: asyncio.AbstractEventLoop,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> None:
+    collectors: list[Collect] = []
+
+    def factory() -> Collect:
+        collectors.append(Collect())
+        return collectors[-1]
+
+    async def main() -> None:
+        server = await any_loop.create_server(factory, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            _, writer = await open_connection(
+                "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+            )
+            writer.write(b"x" * 100_000)
+            writer.close()  # close_notify right behind the data
+            await writer.wait_closed()
+            await collectors[0].lost
+            assert collectors[0].size == 100_000
+            assert collectors[0].events[-1] == "eof after 100000"
+
+    run(any_loop, main())

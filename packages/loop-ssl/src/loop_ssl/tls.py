@@ -255,6 +255,7 @@ class TLSLayer(asyncio.BufferedProtocol):
         self._receive_view = memoryview(self._receive)
         self._backlog: collections.deque[memoryview] = collections.deque()
         self._backlog_size = 0
+        self._reading = False  # delivering received data to the application
         self._conn_lost = 0
         self._timer: asyncio.TimerHandle | None = None
         self._app_reading_paused = False
@@ -455,30 +456,46 @@ class TLSLayer(asyncio.BufferedProtocol):
             return
         sslobj = self._sslobj
         assert sslobj is not None
+        # What the application writes while it is handed the data goes out
+        # afterwards in one transport write, not one per record it answers.
+        self._reading = True
         try:
             if self._app_buffered:
                 self._read_into_app_buffer(sslobj)
             else:
                 self._read_chunks(sslobj)
         except ssl.SSLZeroReturnError:
+            self._reading = False
             self._close_notify_received()
             return
         except ssl.SSLWantReadError:
             pass
         except ssl.SSLError as exc:
+            self._reading = False
             self._fatal_error(exc, "Fatal TLS error while reading")
             return
+        finally:
+            self._reading = False
         # Reading can produce records to send (key updates, session tickets).
         self._flush_outgoing()
         if self._backlog:
             self._do_write()
 
     def _read_chunks(self, sslobj: ssl.SSLObject) -> None:
-        while not self._app_reading_paused and self._state in ("wrapped", "flushing"):
-            data = sslobj.read(READ_CHUNK)
-            if not data:
-                raise ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "EOF")
-            self._app_protocol.data_received(data)
+        # Every record that is in is decrypted first and handed over in one
+        # data_received call, as asyncio does: one call (and usually one
+        # answer) per read instead of one per 16 KiB record. The peer's
+        # close_notify or a TLS error comes after the data that preceded it.
+        chunks: list[bytes] = []
+        try:
+            while data := sslobj.read(READ_CHUNK):
+                chunks.append(data)
+        finally:
+            if chunks:
+                self._app_protocol.data_received(
+                    chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                )
+        raise ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "EOF")
 
     def _read_into_app_buffer(self, sslobj: ssl.SSLObject) -> None:
         while not self._app_reading_paused and self._state in ("wrapped", "flushing"):
@@ -497,7 +514,7 @@ class TLSLayer(asyncio.BufferedProtocol):
         self._app_eof()
         if self._state in ("wrapped", "flushing"):
             self._app_transport._closed = True
-            self._begin_shutdown()
+            self._start_shutdown()  # after what the application already wrote
 
     def _app_eof(self) -> None:
         try:
@@ -545,6 +562,8 @@ class TLSLayer(asyncio.BufferedProtocol):
             return
         self._backlog.append(memoryview(data))
         self._backlog_size += len(data)
+        if self._reading:
+            return  # written when the read callback ends
         if self._state == "wrapped":
             self._do_write()
         self._update_app_writing()
