@@ -40,6 +40,9 @@ DEFAULT_HIGH_WATER = 64 * 1024
 # stop reading the socket too.
 MAX_PENDING_INPUT = 256 * 1024
 READ_CHUNK = 256 * 1024
+# The most plaintext one TLS record carries, and so one SSLObject.read()
+# returns: asking for more only makes each read allocate more.
+RECORD_SIZE = 16 * 1024
 LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
 
 
@@ -488,14 +491,22 @@ class TLSLayer(asyncio.BufferedProtocol):
         # close_notify or a TLS error comes after the data that preceded it.
         chunks: list[bytes] = []
         try:
-            while data := sslobj.read(READ_CHUNK):
+            while data := sslobj.read(RECORD_SIZE):
                 chunks.append(data)
+                if self._drained(sslobj):
+                    return
         finally:
             if chunks:
                 self._app_protocol.data_received(
                     chunks[0] if len(chunks) == 1 else b"".join(chunks)
                 )
         raise ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "EOF")
+
+    def _drained(self, sslobj: ssl.SSLObject) -> bool:
+        # Nothing left in the input BIO and no decrypted byte held back: a
+        # further read() could only raise SSLWantReadError, an exception
+        # that costs more than these two checks on every message.
+        return not self._incoming.pending and not sslobj.pending()
 
     def _read_into_app_buffer(self, sslobj: ssl.SSLObject) -> None:
         while not self._app_reading_paused and self._state in ("wrapped", "flushing"):
@@ -507,6 +518,8 @@ class TLSLayer(asyncio.BufferedProtocol):
             if not count:
                 raise ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "EOF")
             self._app_protocol.buffer_updated(count)
+            if self._drained(sslobj):
+                return
 
     def _close_notify_received(self) -> None:
         # The peer will send nothing more: tell the application, answer with
