@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 
 import pytest
 
@@ -133,3 +134,78 @@ def test_non_socket_is_rejected(loop: EventLoop) -> None:
 
     with pytest.raises(TypeError, match=r"socket\.socket"):
         loop.run_until_complete(main())
+
+
+def test_large_requests_return_exactly_what_arrived(loop: EventLoop) -> None:
+    # Requests between 64 and 256 KiB read through a per-thread scratch
+    # buffer: each result must be its own bytes object of the received size.
+    async def main() -> None:
+        left, right = socket.socketpair()
+        with left, right:
+            left.setblocking(False)
+            right.setblocking(False)
+            await loop.sock_sendall(left, b"first")
+            first = await loop.sock_recv(right, 256 * 1024)  # data already there
+            waiting = loop.create_task(loop.sock_recv(right, 100_000))  # must wait
+            await asyncio.sleep(0)
+            await loop.sock_sendall(left, b"second")
+            second = await waiting
+            assert (first, second) == (b"first", b"second")
+            assert type(first) is bytes
+            big = bytes(range(256)) * 1024  # 256 KiB
+            sending = loop.create_task(loop.sock_sendall(left, big))
+            received = b""
+            while len(received) < len(big):
+                received += await loop.sock_recv(right, 200_000)
+            await sending
+            assert received == big
+            assert first == b"first"  # untouched by the reads that followed
+
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b,
+        ):
+            a.bind(("127.0.0.1", 0))
+            b.bind(("127.0.0.1", 0))
+            a.setblocking(False)
+            b.setblocking(False)
+            datagram = bytes(range(256)) * 200
+            await loop.sock_sendto(a, datagram, b.getsockname())
+            data, address = await loop.sock_recvfrom(b, 128 * 1024)
+            assert (data, address) == (datagram, a.getsockname())
+
+    loop.run_until_complete(main())
+
+
+def test_large_requests_in_loops_on_two_threads() -> None:
+    def one_loop(results: list[bool], marker: int) -> None:
+        loop = EventLoop()
+        try:
+
+            async def main() -> bool:
+                left, right = socket.socketpair()
+                with left, right:
+                    left.setblocking(False)
+                    right.setblocking(False)
+                    payload = bytes([marker]) * 150_000
+                    for _ in range(50):
+                        sending = loop.create_task(loop.sock_sendall(left, payload))
+                        received = b""
+                        while len(received) < len(payload):
+                            received += await loop.sock_recv(right, 150_000)
+                        await sending
+                        if received != payload:
+                            return False
+                return True
+
+            results.append(loop.run_until_complete(main()))
+        finally:
+            loop.close()
+
+    results: list[bool] = []
+    threads = [threading.Thread(target=one_loop, args=(results, n)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [True, True]

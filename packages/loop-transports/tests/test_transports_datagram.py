@@ -55,6 +55,9 @@ def test_udp_echo_between_endpoints(any_loop: asyncio.AbstractEventLoop) -> None
             assert data == f"datagram {n}".encode()
             server.sendto(data.upper(), source)
             assert (await sender.queue.get())[0] == data.upper()
+        largest = os.urandom(65507)  # the most an IPv4 UDP datagram carries
+        client.sendto(largest)
+        assert (await receiver.queue.get())[0] == largest
         if isinstance(any_loop, loop_core.EventLoop) or sys.version_info >= (3, 13):
             client.sendto(b"")  # an empty datagram is a datagram (asyncio before 3.13 drops it)
             assert (await receiver.queue.get())[0] == b""
@@ -100,6 +103,9 @@ def test_unix_datagrams(any_loop: asyncio.AbstractEventLoop) -> None:
         )
         client.sendto(b"unix datagram")
         assert await receiver.queue.get() == (b"unix datagram", client_path)
+        big = os.urandom(150_000)  # Unix datagrams may exceed IP's 64 KiB
+        client.sendto(big)
+        assert await receiver.queue.get() == (big, client_path)
         client.close()
         server.close()
         await asyncio.sleep(0.01)

@@ -9,6 +9,7 @@ The functions take any loop that can watch file descriptors; the loop's
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,6 +36,44 @@ def _check_socket(sock: object) -> socket.socket:
     if sock.gettimeout() != 0:
         raise ValueError("the socket must be non-blocking (call sock.setblocking(False))")
     return sock
+
+
+# recv(n) builds an n-byte bytes object and shrinks it to what arrived. Past
+# the C allocator's mmap threshold (128 KiB in glibc) that maps and unmaps
+# memory on every call: 15 us for a 10 KiB read with n = 256 KiB, against
+# 2 us here. Larger requests are read into a per-thread scratch buffer and
+# copied out at their real size; the largest still go straight to recv().
+_DIRECT_RECV_MAX = 64 * 1024
+_SCRATCH_SIZE = 256 * 1024
+
+
+class _Scratch(threading.local):
+    view: memoryview | None = None  # made on a thread's first large read
+
+
+_scratch = _Scratch()
+
+
+def _scratch_view() -> memoryview:
+    view = _scratch.view
+    if view is None:
+        view = _scratch.view = memoryview(bytearray(_SCRATCH_SIZE))
+    return view
+
+
+def _recv(sock: socket.socket, nbytes: int) -> bytes:
+    if nbytes <= _DIRECT_RECV_MAX or nbytes > _SCRATCH_SIZE:
+        return sock.recv(nbytes)
+    view = _scratch_view()
+    return bytes(view[: sock.recv_into(view, nbytes)])
+
+
+def _recvfrom(sock: socket.socket, nbytes: int) -> tuple[bytes, Any]:
+    if nbytes <= _DIRECT_RECV_MAX or nbytes > _SCRATCH_SIZE:
+        return sock.recvfrom(nbytes)
+    view = _scratch_view()
+    count, address = sock.recvfrom_into(view, nbytes)
+    return bytes(view[:count]), address
 
 
 # Which waiting call currently owns the watch on (loop, descriptor, direction).
@@ -86,10 +125,10 @@ async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) 
     """Receive up to *nbytes* from *sock*; ``b""`` at end of stream."""
     sock = _check_socket(sock)
     try:
-        return sock.recv(nbytes)
+        return _recv(sock, nbytes)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, lambda: sock.recv(nbytes), write=False)
+    return await _when_ready(loop, sock, lambda: _recv(sock, nbytes), write=False)
 
 
 async def sock_recv_into(loop: FileDescriptorLoop, sock: socket.socket, buf: Any) -> int:
@@ -108,10 +147,10 @@ async def sock_recvfrom(
     """Receive a datagram of up to *bufsize* bytes; return ``(data, address)``."""
     sock = _check_socket(sock)
     try:
-        return sock.recvfrom(bufsize)
+        return _recvfrom(sock, bufsize)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, lambda: sock.recvfrom(bufsize), write=False)
+    return await _when_ready(loop, sock, lambda: _recvfrom(sock, bufsize), write=False)
 
 
 async def sock_recvfrom_into(

@@ -27,6 +27,10 @@ from loop_transports.socket_transport import socket_extra_info
 
 __all__ = ["SocketDatagramTransport", "create_datagram_endpoint"]
 
+# No IPv4 or IPv6 datagram carries more than 64 KiB, and asking for more makes
+# every recvfrom() map and unmap memory (see socket_transport.MAX_READ_SIZE);
+# Unix datagrams can be larger.
+MAX_INET_DATAGRAM_SIZE = 64 * 1024
 MAX_DATAGRAM_SIZE = 256 * 1024
 
 
@@ -48,6 +52,11 @@ class SocketDatagramTransport(DescriptorTransport, DatagramTransport):
         super().__init__(loop, sock, sock.fileno(), protocol, socket_extra_info(sock))
         sock.setblocking(False)
         self._sock = sock
+        self._read_size = (
+            MAX_INET_DATAGRAM_SIZE
+            if sock.family in (socket.AF_INET, socket.AF_INET6)
+            else MAX_DATAGRAM_SIZE
+        )
         self._address = address
         self._queue: collections.deque[tuple[bytes, Any]] = collections.deque()
         self._queued_bytes = 0
@@ -71,7 +80,7 @@ class SocketDatagramTransport(DescriptorTransport, DatagramTransport):
         if self._conn_lost:
             return
         try:
-            data, address = self._sock.recvfrom(MAX_DATAGRAM_SIZE)
+            data, address = self._sock.recvfrom(self._read_size)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:

@@ -26,7 +26,7 @@ from loop_transports.base import (
 
 __all__ = ["ReadPipeTransport", "WritePipeTransport", "connect_read_pipe", "connect_write_pipe"]
 
-MAX_READ_SIZE = 256 * 1024
+MAX_READ_SIZE = 64 * 1024  # the socket transport's size, for the same reason
 
 
 def _pipe_mode(fd: int, what: str) -> int:
