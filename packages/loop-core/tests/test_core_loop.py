@@ -66,6 +66,33 @@ def test_stop_before_run_forever_runs_one_iteration(loop: EventLoop) -> None:
     assert ran == [True]
 
 
+def test_one_iteration_runs_earlier_callbacks_then_io_then_due_timers(
+    polled_loop: EventLoop,
+) -> None:
+    # asyncio's order within an iteration; what they schedule waits.
+    loop = polled_loop
+    order: list[str] = []
+    left, right = socket.socketpair()
+    with left, right:
+        left.send(b"x")
+        loop.add_reader(right.fileno(), lambda: order.append("io"))
+        loop.call_later(0, order.append, "timer")
+        time.sleep(0.01)  # the timer is due and the byte is there
+
+        def earlier() -> None:
+            order.append("earlier")
+            loop.call_soon(order.append, "scheduled")
+
+        loop.call_soon(earlier)
+        loop.stop()
+        loop.run_forever()
+        assert order == ["earlier", "io", "timer"]
+        loop.remove_reader(right.fileno())
+        loop.stop()
+        loop.run_forever()
+        assert order == ["earlier", "io", "timer", "scheduled"]
+
+
 def test_timers_fire_in_time_order(polled_loop: EventLoop) -> None:
     loop = polled_loop
     order: list[float] = []

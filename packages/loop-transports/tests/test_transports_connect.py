@@ -183,3 +183,38 @@ def test_race_over_real_addresses(any_loop: asyncio.AbstractEventLoop, delay: fl
         await server.wait_closed()
 
     run(any_loop, main())
+
+
+class Greeted(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.events.append("made")
+
+    def data_received(self, data: bytes) -> None:
+        self.events.append(data.decode())
+
+
+def test_create_connection_returns_before_the_first_data_received(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # As in asyncio: even when the peer's first bytes are already waiting,
+    # the task that awaits create_connection resumes before data_received,
+    # so it can finish setting the protocol up.
+    async def main() -> None:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            sock = socket.create_connection(listener.getsockname())
+            peer, _ = listener.accept()
+            with peer:
+                peer.sendall(b"hello")
+                sock.settimeout(5)
+                assert sock.recv(5, socket.MSG_PEEK) == b"hello"  # waiting in the socket
+                transport, protocol = await any_loop.create_connection(Greeted, sock=sock)
+                assert protocol.events == ["made"]
+                while len(protocol.events) < 2:
+                    await asyncio.sleep(0.001)
+                assert protocol.events == ["made", "hello"]
+                transport.close()
+
+    run(any_loop, main())
