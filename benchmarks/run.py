@@ -120,7 +120,10 @@ def main() -> int:
             + "\n\n## Network, processes and TLS (loop-transports and loop-ssl, pure Python)\n\n"
             "The client runs in its own process on blocking sockets; times are what it "
             "measured. Ours is loop-core's loop (compiled or pure) with loop-transports and "
-            "loop-ssl; asyncio and uvloop use their own transports and asyncio's streams.\n\n"
+            "loop-ssl; asyncio and uvloop use their own transports and asyncio's streams. "
+            "Most rows are ping-pong: each side waits on the other, and wake-up latency "
+            "dominates; two runs of the same loop differ by up to about 10% on them "
+            "(more on a busy virtual machine), so ratios between 0.9 and 1.1 mean parity.\n\n"
             + network_table
             + "\n"
         )

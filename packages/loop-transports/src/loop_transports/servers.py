@@ -277,10 +277,10 @@ class _Accepting:
     """Accepts non-blocking connections on one listening socket.
 
     A plain ``socket.socket`` skips its Python-level ``accept()``, which
-    converts the listener's family and type to enums on every call; the
-    connection gets the listener's family, type and protocol as plain numbers
-    (so its constructor asks the kernel nothing) and one ``setblocking`` call.
-    A socket subclass keeps its own ``accept()``.
+    converts the listener's family and type to enums on every call: the
+    connection gets them, and the protocol, as the plain numbers read once
+    here, then one ``setblocking`` call. A socket subclass keeps its own
+    ``accept()``.
     """
 
     __slots__ = ("_family", "_listener", "_plain", "_proto", "_type")
