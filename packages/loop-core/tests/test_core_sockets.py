@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
+from collections.abc import Iterator
 
 import pytest
 
 from loop_core import EventLoop
+
+
+@contextlib.contextmanager
+def _nonblocking_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    left, right = socket.socketpair()
+    with left, right:
+        left.setblocking(False)
+        right.setblocking(False)
+        yield left, right
+
+
+@contextlib.contextmanager
+def _udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b,
+    ):
+        for sock in (a, b):
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+        yield a, b
 
 
 async def _tcp_pair(loop: EventLoop) -> tuple[socket.socket, socket.socket, socket.socket]:
@@ -58,14 +81,7 @@ def test_recv_into_and_eof(loop: EventLoop) -> None:
 
 def test_udp_sendto_and_recvfrom(loop: EventLoop) -> None:
     async def main() -> tuple[bytes, int]:
-        with (
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a,
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b,
-        ):
-            a.bind(("127.0.0.1", 0))
-            b.bind(("127.0.0.1", 0))
-            a.setblocking(False)
-            b.setblocking(False)
+        with _udp_pair() as (a, b):
             waiting = loop.create_task(loop.sock_recvfrom(b, 100))
             await asyncio.sleep(0)
             await loop.sock_sendto(a, b"datagram", b.getsockname())
@@ -81,10 +97,7 @@ def test_udp_sendto_and_recvfrom(loop: EventLoop) -> None:
 
 def test_unix_socket_pair(loop: EventLoop) -> None:
     async def main() -> bytes:
-        left, right = socket.socketpair()
-        with left, right:
-            left.setblocking(False)
-            right.setblocking(False)
+        with _nonblocking_pair() as (left, right):
             await loop.sock_sendall(left, b"unix")
             return await loop.sock_recv(right, 10)
 
@@ -140,10 +153,7 @@ def test_large_requests_return_exactly_what_arrived(loop: EventLoop) -> None:
     # Requests between 64 and 256 KiB read through a per-thread scratch
     # buffer: each result must be its own bytes object of the received size.
     async def main() -> None:
-        left, right = socket.socketpair()
-        with left, right:
-            left.setblocking(False)
-            right.setblocking(False)
+        with _nonblocking_pair() as (left, right):
             await loop.sock_sendall(left, b"first")
             first = await loop.sock_recv(right, 256 * 1024)  # data already there
             waiting = loop.create_task(loop.sock_recv(right, 100_000))  # must wait
@@ -161,14 +171,7 @@ def test_large_requests_return_exactly_what_arrived(loop: EventLoop) -> None:
             assert received == big
             assert first == b"first"  # untouched by the reads that followed
 
-        with (
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a,
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b,
-        ):
-            a.bind(("127.0.0.1", 0))
-            b.bind(("127.0.0.1", 0))
-            a.setblocking(False)
-            b.setblocking(False)
+        with _udp_pair() as (a, b):
             datagram = bytes(range(256)) * 200
             await loop.sock_sendto(a, datagram, b.getsockname())
             data, address = await loop.sock_recvfrom(b, 128 * 1024)
@@ -183,10 +186,7 @@ def test_large_requests_in_loops_on_two_threads() -> None:
         try:
 
             async def main() -> bool:
-                left, right = socket.socketpair()
-                with left, right:
-                    left.setblocking(False)
-                    right.setblocking(False)
+                with _nonblocking_pair() as (left, right):
                     payload = bytes([marker]) * 150_000
                     for _ in range(50):
                         sending = loop.create_task(loop.sock_sendall(left, payload))

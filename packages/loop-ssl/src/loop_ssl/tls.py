@@ -461,24 +461,23 @@ class TLSLayer(asyncio.BufferedProtocol):
         assert sslobj is not None
         # What the application writes while it is handed the data goes out
         # afterwards in one transport write, not one per record it answers.
-        self._reading = True
         try:
-            if self._app_buffered:
-                self._read_into_app_buffer(sslobj)
-            else:
-                self._read_chunks(sslobj)
+            self._reading = True
+            try:
+                if self._app_buffered:
+                    self._read_into_app_buffer(sslobj)
+                else:
+                    self._read_chunks(sslobj)
+            finally:
+                self._reading = False
         except ssl.SSLZeroReturnError:
-            self._reading = False
             self._close_notify_received()
             return
         except ssl.SSLWantReadError:
             pass
         except ssl.SSLError as exc:
-            self._reading = False
             self._fatal_error(exc, "Fatal TLS error while reading")
             return
-        finally:
-            self._reading = False
         # Reading can produce records to send (key updates, session tickets).
         self._flush_outgoing()
         if self._backlog:

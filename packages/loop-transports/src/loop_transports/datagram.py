@@ -23,12 +23,12 @@ from loop_transports.base import (
     check_bytes_like,
     logger,
 )
-from loop_transports.socket_transport import socket_extra_info
+from loop_transports.socket_transport import is_inet, socket_extra_info
 
 __all__ = ["SocketDatagramTransport", "create_datagram_endpoint"]
 
 # No IPv4 or IPv6 datagram carries more than 64 KiB, and asking for more makes
-# every recvfrom() map and unmap memory (see socket_transport.MAX_READ_SIZE);
+# every recvfrom() map and unmap memory (see base.MAX_READ_SIZE);
 # Unix datagrams can be larger.
 MAX_INET_DATAGRAM_SIZE = 64 * 1024
 MAX_DATAGRAM_SIZE = 256 * 1024
@@ -52,11 +52,7 @@ class SocketDatagramTransport(DescriptorTransport, DatagramTransport):
         super().__init__(loop, sock, sock.fileno(), protocol, socket_extra_info(sock))
         sock.setblocking(False)
         self._sock = sock
-        self._read_size = (
-            MAX_INET_DATAGRAM_SIZE
-            if sock.family in (socket.AF_INET, socket.AF_INET6)
-            else MAX_DATAGRAM_SIZE
-        )
+        self._read_size = MAX_INET_DATAGRAM_SIZE if is_inet(sock) else MAX_DATAGRAM_SIZE
         self._address = address
         self._queue: collections.deque[tuple[bytes, Any]] = collections.deque()
         self._queued_bytes = 0

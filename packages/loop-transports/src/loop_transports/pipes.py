@@ -19,14 +19,13 @@ from typing import Any
 from loop_transports.abstractions import ReadTransport, WriteTransport
 from loop_transports.base import (
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
+    MAX_READ_SIZE,
     DescriptorTransport,
     check_bytes_like,
     logger,
 )
 
 __all__ = ["ReadPipeTransport", "WritePipeTransport", "connect_read_pipe", "connect_write_pipe"]
-
-MAX_READ_SIZE = 64 * 1024  # the socket transport's size, for the same reason
 
 
 def _pipe_mode(fd: int, what: str) -> int:

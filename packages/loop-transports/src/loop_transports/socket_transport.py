@@ -18,27 +18,25 @@ from typing import Any
 from loop_transports.abstractions import Transport
 from loop_transports.base import (
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
+    MAX_READ_SIZE,
     ConnectionOwner,
     DescriptorTransport,
     check_bytes_like,
     logger,
 )
 
-__all__ = ["SocketTransport", "socket_extra_info"]
-
-# Under the C allocator's mmap threshold (128 KiB in glibc): recv() allocates
-# this much before shrinking to what arrived, and a 256 KiB request (asyncio's
-# size) costs mmap, mremap, munmap and fresh page faults on every read:
-# measured 15 us against 2 us for a 10 KiB read. A bulk transfer only takes a
-# few more, cheaper, reads.
-MAX_READ_SIZE = 64 * 1024
-
+__all__ = ["SocketTransport", "is_inet", "socket_extra_info"]
 
 # The socket's family and type as plain numbers: the ``family`` and ``type``
 # properties of socket.socket build an enum member on every access.
 _RAW_FAMILY: Callable[[socket.socket], int] = _socket.socket.family.__get__
 _RAW_TYPE: Callable[[socket.socket], int] = _socket.socket.type.__get__
 _INET_FAMILIES = frozenset({socket.AF_INET, socket.AF_INET6})
+
+
+def is_inet(sock: socket.socket) -> bool:
+    """Whether *sock* is an IPv4 or IPv6 socket."""
+    return _RAW_FAMILY(sock) in _INET_FAMILIES
 
 
 def socket_extra_info(sock: socket.socket, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -61,7 +59,7 @@ def socket_extra_info(sock: socket.socket, extra: dict[str, Any] | None = None) 
 
 def _set_nodelay(sock: socket.socket) -> None:
     # Small writes (requests, handshakes) must not wait for Nagle's timer.
-    if _RAW_FAMILY(sock) in _INET_FAMILIES and _RAW_TYPE(sock) == socket.SOCK_STREAM:
+    if is_inet(sock) and _RAW_TYPE(sock) == socket.SOCK_STREAM:
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
