@@ -194,6 +194,14 @@ def tests(session: nox.Session, mode: str) -> None:
         run_pytest(
             session, PACKAGES_DIR / dist / "tests", f"tests-{session.python}-{mode}-{dist}", mode
         )
+    # loop-core again with its own PyFuture and PyTask instead of asyncio's.
+    run_pytest(
+        session,
+        PACKAGES_DIR / "loop-core" / "tests",
+        f"tests-{session.python}-{mode}-loop-core-pyfutures",
+        mode,
+        env={"LOOP_CORE_PYTHON_FUTURES": "1"},
+    )
     if session.python == DEFAULT_PYTHON and mode == "pure":
         # loop-core once more on each fallback poller (epoll is the default).
         for poller in ("poll", "select"):
@@ -212,7 +220,12 @@ def integration(session: nox.Session, mode: str) -> None:
     """The shared suite, on our loop, stock asyncio and uvloop side by side."""
     wheels = build_wheels(session, mode)
     install_wheels(
-        session, list(wheels.values()), *TEST_REQUIREMENTS, "uvloop>=0.19", "aiohttp>=3.9"
+        session,
+        list(wheels.values()),
+        *TEST_REQUIREMENTS,
+        "uvloop>=0.19",
+        "aiohttp>=3.9",
+        "anyio>=4.4",
     )
     run_pytest(session, ROOT / "integration-tests", f"integration-{mode}", mode)
 
@@ -241,7 +254,7 @@ def newer_conformance(session: nox.Session, mode: str) -> None:
 def types(session: nox.Session) -> None:
     """mypy --strict over every package, its tests, and the repository's scripts."""
     session.install("-r", str(TOOLS))
-    session.install(*TEST_REQUIREMENTS, "uvloop>=0.19", "nox", "hatchling>=1.25")
+    session.install(*TEST_REQUIREMENTS, "uvloop>=0.19", "anyio>=4.4", "nox", "hatchling>=1.25")
     for dist in PACKAGES:
         session.install("--no-deps", "-e", str(PACKAGES_DIR / dist), env={"LOOP_MYPYC": "0"})
     targets = [str(PACKAGES_DIR / dist / sub) for dist in PACKAGES for sub in ("src", "tests")]

@@ -134,9 +134,9 @@ def main() -> None:
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     results = {name: best_time(impl, workload, repeats) for name, workload in WORKLOADS.items()}
     if impl == "loop_core":
-        import loop_core.handles
+        import loop_core._core
 
-        results["_compiled"] = float(str(loop_core.handles.__file__).endswith(".so"))
+        results["_compiled"] = float(str(loop_core._core.__file__).endswith(".so"))
     print(json.dumps(results))
 
 

@@ -24,11 +24,11 @@ EXCLUDED: dict[str, str] = {
     "*.LoopCore*Tests.test_log_traceback": (
         "sets the private _log_traceback attribute and expects asyncio's guard on it"
     ),
-    "test_futures.LoopCoreFutureTests.test_uninitialized": (
+    "test_futures.LoopCorePyFutureTests.test_uninitialized": (
         "calls methods on Future.__new__ objects that were never initialised "
         "(a robustness check of the C accelerator)"
     ),
-    "test_futures.LoopCoreFutureInheritanceTests.test_inherit_without_calling_super_init": (
+    "test_futures.LoopCorePyFutureInheritanceTests.test_inherit_without_calling_super_init": (
         "a subclass skipping Future.__init__ (a robustness check of the C accelerator)"
     ),
     # Synchronization primitives and queues

@@ -84,33 +84,54 @@ def _ours(name: str, *bases: type, **attributes: Any) -> type[unittest.TestCase]
     return case
 
 
+def _future_variants() -> list[tuple[str, type, type]]:
+    """(name, Future class, Task class) pairs the class-level suites run with.
+
+    loop-core's own PyFuture and PyTask always; where asyncio's accelerated
+    classes are the default, each of ours also beside the other's C class,
+    since the two must interoperate both ways.
+    """
+    variants: list[tuple[str, type, type]] = [("Py", loop_core.PyFuture, loop_core.PyTask)]
+    if not issubclass(loop_core.Future, loop_core.PyFuture):
+        variants.append(("CTaskPyFuture", loop_core.PyFuture, loop_core.Task))
+        variants.append(("PyTaskCFuture", loop_core.Future, loop_core.PyTask))
+    return variants
+
+
 def futures_suite(module: ModuleType) -> list[type[unittest.TestCase]]:
+    future_class = loop_core.PyFuture
     return [
         _ours(
-            "LoopCoreFutureTests", module.BaseFutureTests, test_utils.TestCase, cls=loop_core.Future
+            "LoopCorePyFutureTests", module.BaseFutureTests, test_utils.TestCase, cls=future_class
         ),
         _ours(
-            "LoopCoreFutureDoneCallbackTests",
+            "LoopCorePyFutureDoneCallbackTests",
             module.BaseFutureDoneCallbackTests,
             test_utils.TestCase,
-            _new_future=lambda self: loop_core.Future(loop=self.loop),
+            _new_future=lambda self: future_class(loop=self.loop),
         ),
         _ours(
-            "LoopCoreFutureInheritanceTests",
+            "LoopCorePyFutureInheritanceTests",
             module.BaseFutureInheritanceTests,
             test_utils.TestCase,
-            _get_future_cls=lambda self: loop_core.Future,
+            _get_future_cls=lambda self: future_class,
         ),
     ]
 
 
 def futures2_suite(module: ModuleType) -> list[type[unittest.TestCase]]:
+    # CPython's own variants test Task here too; the loop is ours.
+    classes = {"Py": loop_core.PyTask, "": loop_core.Task}
     return [
-        _ours(
-            "LoopCoreFutureTests",
-            module.FutureTests,
-            unittest.IsolatedAsyncioTestCase,
-            cls=loop_core.Task,  # CPython's own variants also test Task here
+        *(
+            _ours(
+                f"LoopCore{label}FutureTests",
+                module.FutureTests,
+                unittest.IsolatedAsyncioTestCase,
+                cls=task,
+            )
+            for label, task in classes.items()
+            if label == "Py" or task is not loop_core.PyTask
         ),
         *_test_cases(module, ["FutureReprTests"]),
     ]
@@ -119,21 +140,23 @@ def futures2_suite(module: ModuleType) -> list[type[unittest.TestCase]]:
 def tasks_suite(module: ModuleType) -> list[type[unittest.TestCase]]:
     ours = [
         _ours(
-            "LoopCoreTaskTests",
+            f"LoopCore{label}TaskTests",
             module.BaseTaskTests,
-            module.SetMethodsTest,
+            # Future.set_result(task, ...) needs a Task that subclasses Future.
+            *([module.SetMethodsTest] if issubclass(task, future) else []),
             test_utils.TestCase,
-            Task=loop_core.Task,
-            Future=loop_core.Future,
-        ),
+            Task=task,
+            Future=future,
+        )
+        for label, future, task in _future_variants()
     ]
     if hasattr(module, "BaseCurrentLoopTests"):
         ours.append(
             _ours(
-                "LoopCoreCurrentLoopTests",
+                "LoopCorePyCurrentLoopTests",
                 module.BaseCurrentLoopTests,
                 test_utils.TestCase,
-                new_task=lambda self, coro: loop_core.Task(coro, loop=self.loop),
+                new_task=lambda self, coro: loop_core.PyTask(coro, loop=self.loop),
                 current_task=staticmethod(loop_core.current_task),
             )
         )
@@ -269,14 +292,14 @@ MODULES: dict[str, tuple[str, Suite, tuple[Callable[[], None], ...]]] = {
 # Test classes left out, by "module.Class": they exercise stdlib classes only.
 SKIPPED_CLASSES: dict[str, str] = {
     "test_futures2.CFutureTests": "asyncio's C Future",
-    "test_futures2.PyFutureTests": "asyncio's Python Future (ours runs as LoopCoreFutureTests)",
+    "test_futures2.PyFutureTests": "asyncio's Python Future (ours runs as LoopCorePyFutureTests)",
     "test_tasks.CTask_CFuture_Tests": "asyncio's C Task and Future",
     "test_tasks.CTask_CFuture_SubclassTests": "asyncio's C Task and Future",
     "test_tasks.CTaskSubclass_PyFuture_Tests": "asyncio's C Task",
     "test_tasks.PyTask_CFutureSubclass_Tests": "asyncio's Python Task",
     "test_tasks.CTask_PyFuture_Tests": "asyncio's C Task",
     "test_tasks.PyTask_CFuture_Tests": "asyncio's Python Task",
-    "test_tasks.PyTask_PyFuture_Tests": "asyncio's Python Task (ours runs as LoopCoreTaskTests)",
+    "test_tasks.PyTask_PyFuture_Tests": "asyncio's Python Task (ours runs as LoopCorePyTaskTests)",
     "test_tasks.PyTask_PyFuture_SubclassTests": "asyncio's Python Task",
     "test_tasks.CTask_Future_Tests": "asyncio's C Task",
     "test_tasks.PyIntrospectionTests": "asyncio's private task registry functions",

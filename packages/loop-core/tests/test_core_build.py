@@ -21,7 +21,7 @@ def test_hot_modules_are_compiled_exactly_when_requested() -> None:
 
 
 def test_hot_module_list_is_not_empty() -> None:
-    assert "loop_core._scheduler" in listed_hot_modules(PYPROJECT)
+    assert "loop_core._core" in listed_hot_modules(PYPROJECT)
 
 
 def test_installed_with_metadata_and_typing_marker() -> None:

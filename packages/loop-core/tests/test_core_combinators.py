@@ -52,8 +52,8 @@ def test_cancelled_sleep_cancels_its_timer(loop: lc.EventLoop) -> None:
             await task
 
     run(loop, main())
-    assert loop._scheduler.cancelled_timers in (0, 1)
-    assert all(t.cancelled() for t in loop._scheduler.timers)
+    assert loop._cancelled_timers in (0, 1)
+    assert all(t.cancelled() for t in loop._scheduled_timers())
 
 
 def test_ensure_future_variants(any_loop: asyncio.AbstractEventLoop) -> None:

@@ -123,7 +123,7 @@ def test_cancelled_timers_never_fire_and_heap_is_compacted(loop: EventLoop) -> N
     loop.call_later(0.02, loop.stop)
     loop.run_forever()
     assert fired == list(range(900, 1000)) or sorted(fired) == list(range(900, 1000))
-    assert len(loop._scheduler.timers) == 0
+    assert len(loop._scheduled_timers()) == 0
 
 
 def test_many_cancellations_trigger_compaction(loop: EventLoop) -> None:
@@ -133,7 +133,7 @@ def test_many_cancellations_trigger_compaction(loop: EventLoop) -> None:
     loop.call_soon(loop.stop)
     loop.run_forever()
     # 80% cancelled: the heap is rebuilt with only the live timers.
-    assert len(loop._scheduler.timers) == 200
+    assert len(loop._scheduled_timers()) == 200
     for timer in timers[800:]:
         timer.cancel()
 

@@ -127,7 +127,7 @@ def test_cancelled_recv_stops_watching(loop: EventLoop) -> None:
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            assert right.fileno() not in loop._scheduler.readers
+            assert right.fileno() not in loop._readers
 
     loop.run_until_complete(main())
 

@@ -19,13 +19,14 @@ from loop_core.combinators import (
     wait,
 )
 from loop_core.extensions import MissingExtensionError
-from loop_core.futures import Future, isfuture
+from loop_core.futures import Future, PyFuture, isfuture
 from loop_core.handles import Handle, TimerHandle
 from loop_core.loop import EventLoop
 from loop_core.pollers import available_pollers
 from loop_core.runners import EventLoopPolicy, Runner, new_event_loop, run
 from loop_core.taskgroups import TaskGroup
 from loop_core.tasks import (
+    PyTask,
     Task,
     all_tasks,
     create_eager_task_factory,
@@ -44,6 +45,8 @@ __all__ = [
     "Future",
     "Handle",
     "MissingExtensionError",
+    "PyFuture",
+    "PyTask",
     "Runner",
     "Task",
     "TaskGroup",

@@ -1,9 +1,13 @@
 """Future: a result that will be ready later, bound to one loop.
 
-:class:`Future` follows asyncio's future protocol to the letter
-(``_asyncio_future_blocking``, ``get_loop``, ``add_done_callback(fn, *,
-context=)``, ...), so asyncio's Task can await it and our Task can await
-asyncio's futures. Exceptions are asyncio's own classes.
+On CPython, :data:`Future` is asyncio's own accelerated class, as in every fast
+loop: behaviour is asyncio's to the last detail and ``isinstance(f,
+asyncio.Future)`` holds. :class:`PyFuture` is loop-core's pure-Python
+implementation, used where the accelerator is missing or when chosen with the
+``LOOP_CORE_PYTHON_FUTURES`` environment variable (or per loop). It follows
+asyncio's future protocol to the letter (``_asyncio_future_blocking``,
+``get_loop``, ``add_done_callback(fn, *, context=)``, ...), so either kind of
+task awaits either kind of future. Exceptions are asyncio's own classes.
 """
 
 from __future__ import annotations
@@ -12,16 +16,17 @@ import asyncio
 import contextvars
 import functools
 import inspect
+import os
 import reprlib
 import sys
 import traceback
 import types
 from collections.abc import Callable, Generator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from mypy_extensions import mypyc_attr
 
-__all__ = ["Future", "isfuture"]
+__all__ = ["ACCELERATED", "Future", "PyFuture", "isfuture", "python_futures_requested"]
 
 _T = TypeVar("_T")
 
@@ -71,7 +76,7 @@ def _callbacks_repr(callbacks: list[Any]) -> str:
 # Not a native class: Tasks subclass it and must be weakly referenceable for
 # asyncio's task registry, which native classes cannot offer safely.
 @mypyc_attr(native_class=False)
-class Future(Generic[_T]):
+class PyFuture(Generic[_T]):
     """A placeholder for a result produced later on the loop.
 
     Callbacks added with :meth:`add_done_callback` are scheduled with the
@@ -270,3 +275,31 @@ class Future(Generic[_T]):
         if self._source_traceback:
             context["source_traceback"] = self._source_traceback
         self._loop.call_exception_handler(context)
+
+
+# As CPython names its pure-Python Future: reprs and reports say "Future",
+# and code (CPython's own tests among it) that builds them from
+# ``cls.__name__`` agrees with them.
+PyFuture.__name__ = PyFuture.__qualname__ = "Future"
+
+
+def python_futures_requested() -> bool:
+    """Return whether ``LOOP_CORE_PYTHON_FUTURES`` asks for :class:`PyFuture` and ``PyTask``."""
+    value = os.environ.get("LOOP_CORE_PYTHON_FUTURES", "")
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _asyncio_is_accelerated() -> bool:
+    # The C accelerator's classes live in module _asyncio; the pure-Python
+    # fallbacks (PyPy, a build without it) in asyncio.futures and asyncio.tasks.
+    return asyncio.Future.__module__ == "_asyncio" and asyncio.Task.__module__ == "_asyncio"
+
+
+#: ``True`` where asyncio's Future and Task are its C accelerator's classes.
+ACCELERATED: bool = _asyncio_is_accelerated()
+
+if TYPE_CHECKING:
+    Future = asyncio.Future
+else:
+    #: The future class loops make: asyncio's accelerated Future, else :class:`PyFuture`.
+    Future = asyncio.Future if ACCELERATED and not python_futures_requested() else PyFuture

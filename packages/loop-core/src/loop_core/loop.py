@@ -1,47 +1,39 @@
 """EventLoop: loop-core's implementation of :class:`asyncio.AbstractEventLoop`.
 
-The public class validates arguments, keeps the lifecycle straight and speaks
-asyncio's contracts (running-loop registration, async-generator hooks, the
-exception handler, debug mode). The hot work, the ready queue, timers and
-polling, belongs to the compiled :class:`~loop_core._scheduler.Scheduler`.
-Methods that belong to optional packages delegate to extensions
-(:mod:`loop_core.extensions`).
+:class:`EventLoop` is interpreted Python over the compiled
+:class:`~loop_core._core.LoopCore`, which defines every hot method
+(``call_soon``, ``call_later``, ``create_task``, ``add_reader``, ``time``, ...);
+this class never redefines one. What it adds is the cold part: the lifecycle
+and asyncio's contracts around it (running-loop registration, async-generator
+hooks), the exception handler, debug mode, signals (:mod:`loop_core._signals`),
+low-level socket calls (:mod:`loop_core.sockets`) and the methods of optional
+packages (:mod:`loop_core._extension_methods`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextvars
-import errno
-import inspect
 import logging
 import os
-import signal
 import socket
 import sys
 import threading
 import traceback
-import types
 import warnings
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from typing import Any, TypeVar, TypeVarTuple, cast
 
+from loop_core import futures as _futures
 from loop_core import sockets as _sockets
-from loop_core._scheduler import Scheduler
-from loop_core.extensions import (
-    ExecutorExtension,
-    ExtensionFactory,
-    MissingExtensionError,
-    NetworkExtension,
-    TLSExtension,
-    discover_extensions,
-)
-from loop_core.futures import Future, isfuture
-from loop_core.handles import Handle, TimerHandle
+from loop_core import tasks as _tasks
+from loop_core._core import LoopCore, check_callback
+from loop_core._extension_methods import ExtensionMethods
+from loop_core._signals import SignalHandlers, check_signal
+from loop_core.extensions import ExtensionFactory
+from loop_core.futures import isfuture
 from loop_core.pollers import Poller, create_poller
-from loop_core.tasks import Task
 
 __all__ = ["EventLoop"]
 
@@ -62,33 +54,6 @@ def _debug_mode_from_environment() -> bool:
     return not sys.flags.ignore_environment and bool(os.environ.get("PYTHONASYNCIODEBUG"))
 
 
-def _check_callback(callback: object, method: str) -> None:
-    function = callback.__func__ if type(callback) is types.MethodType else callback
-    if type(function) is types.FunctionType and not function.__dict__:
-        # The usual callback, a plain function or method, carries no
-        # coroutine marker (markers live in __dict__): its code flags decide.
-        if function.__code__.co_flags & inspect.CO_COROUTINE:
-            raise TypeError(f"coroutines cannot be used with {method}()")
-        return
-    if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
-        raise TypeError(f"coroutines cannot be used with {method}()")
-    if not callable(callback):
-        raise TypeError(f"a callable object was expected by {method}(), got {callback!r}")
-
-
-def _fileno(fd: Any) -> int:
-    if isinstance(fd, int):
-        number = fd
-    else:
-        try:
-            number = int(fd.fileno())
-        except (AttributeError, TypeError, ValueError):
-            raise ValueError(f"Invalid file object: {fd!r}") from None
-    if number < 0:
-        raise ValueError(f"Invalid file descriptor: {number}")
-    return number
-
-
 def _stop_when_done(future: Any) -> None:
     # SystemExit and KeyboardInterrupt propagate out of run_forever by
     # themselves; stopping here would swallow the next iteration's callbacks.
@@ -99,13 +64,17 @@ def _stop_when_done(future: Any) -> None:
     future.get_loop().stop()
 
 
-class EventLoop(asyncio.AbstractEventLoop):
+class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type: ignore[misc]
     """A complete asyncio event loop.
 
     *poller* names the readiness poller (see
     :func:`loop_core.pollers.available_pollers`) or is a poller object; the
     default is epoll on Linux. *extensions* maps extension kinds to factories
-    and overrides what is discovered through entry points.
+    and overrides what is discovered through entry points. *python_futures*
+    makes the loop's futures and tasks loop-core's pure-Python
+    :class:`~loop_core.PyFuture` and :class:`~loop_core.PyTask` instead of
+    asyncio's accelerated classes; by default it follows the environment
+    variable ``LOOP_CORE_PYTHON_FUTURES``.
     """
 
     def __init__(
@@ -113,66 +82,27 @@ class EventLoop(asyncio.AbstractEventLoop):
         *,
         poller: str | Poller | None = None,
         extensions: Mapping[str, ExtensionFactory] | None = None,
+        python_futures: bool | None = None,
     ) -> None:
-        self._poller = (
-            create_poller(poller) if poller is None or isinstance(poller, str) else poller
-        )
-        self._scheduler = Scheduler(self, self._poller)
-        self._closed = False
-        self._thread_id: int | None = None
+        chosen = create_poller(poller) if poller is None or isinstance(poller, str) else poller
+        if python_futures is None:
+            python_futures = _futures.python_futures_requested()
+        if python_futures:
+            future_class: Any = _futures.PyFuture
+            task_class: Any = _tasks.PyTask
+        else:
+            future_class, task_class = _futures.Future, _tasks.Task
+        super().__init__(chosen, future_class, task_class)
         self._exception_handler: (
             Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None
         ) = None
-        self._task_factory: _TaskFactory | None = None
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
         self._asyncgens_shutdown_called = False
         self._extension_factories = dict(extensions) if extensions is not None else None
-        self._extensions: dict[str, object] = {}
-        self._signal_handlers: dict[int, Handle] = {}
-        self._signal_receiver: socket.socket | None = None
-        self._signal_sender: socket.socket | None = None
+        self._extensions = {}
+        self._signals = SignalHandlers(self)
         self._coroutine_origin_depth = sys.get_coroutine_origin_tracking_depth()
-        self._wakeup_read, self._wakeup_write = self._make_wakeup()
-        self._scheduler.add_reader(
-            self._wakeup_read, Handle(self._drain_wakeup, (), self._scheduler, None)
-        )
         self.set_debug(_debug_mode_from_environment())
-
-    # Waking the loop from other threads
-
-    @staticmethod
-    def _make_wakeup() -> tuple[int, int]:
-        if hasattr(os, "eventfd"):
-            fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-            return fd, fd
-        read_end, write_end = os.pipe()
-        os.set_blocking(read_end, False)
-        os.set_blocking(write_end, False)
-        return read_end, write_end
-
-    def _drain_wakeup(self) -> None:
-        try:
-            while os.read(self._wakeup_read, 4096):
-                if self._wakeup_read == self._wakeup_write:
-                    break  # an eventfd is emptied by one read
-        except (BlockingIOError, InterruptedError):
-            pass
-
-    def _wake(self) -> None:
-        # Read once: close() sets it to -1 before closing the descriptor, so a
-        # racing thread never writes to a number the OS has handed out again.
-        fd = self._wakeup_write
-        if fd < 0:
-            return
-        try:
-            if fd == self._wakeup_read:
-                os.eventfd_write(fd, 1)
-            else:
-                os.write(fd, b"\0")
-        except (BlockingIOError, InterruptedError, OSError):
-            # A full pipe or a closing loop: a wake-up is already pending
-            # or no longer needed.
-            pass
 
     # Lifecycle
 
@@ -192,16 +122,16 @@ class EventLoop(asyncio.AbstractEventLoop):
         self._check_not_running()
         old_hooks = sys.get_asyncgen_hooks()
         self._thread_id = threading.get_ident()
-        self._set_coroutine_origin_tracking(self._scheduler.debug)
+        self._set_coroutine_origin_tracking(self._debug)
         try:
             sys.set_asyncgen_hooks(
                 firstiter=self._asyncgen_firstiter_hook,
                 finalizer=self._asyncgen_finalizer_hook,
             )
             asyncio._set_running_loop(self)
-            self._scheduler.run_until_stopped()
+            self._run_until_stopped()
         finally:
-            self._thread_id = None
+            self._thread_id = 0
             asyncio._set_running_loop(None)
             self._set_coroutine_origin_tracking(False)
             sys.set_asyncgen_hooks(*old_hooks)
@@ -229,18 +159,6 @@ class EventLoop(asyncio.AbstractEventLoop):
         result: _T = task.result()
         return result
 
-    def stop(self) -> None:
-        """Stop after the callbacks of the current iteration have run."""
-        self._scheduler.stopping = True
-
-    def is_running(self) -> bool:
-        """Return ``True`` while :meth:`run_forever` runs."""
-        return self._thread_id is not None
-
-    def is_closed(self) -> bool:
-        """Return ``True`` once :meth:`close` was called."""
-        return self._closed
-
     def close(self) -> None:
         """Close the loop: drop pending callbacks and release the poller.
 
@@ -250,30 +168,12 @@ class EventLoop(asyncio.AbstractEventLoop):
             raise RuntimeError("Cannot close a running event loop")
         if self._closed:
             return
-        if self._scheduler.debug:
+        if self._debug:
             logger.debug("Close %r", self)
+        self._signals.close()
         self._closed = True
-        for sig in list(self._signal_handlers):
-            self.remove_signal_handler(sig)
-        for extension in self._extensions.values():
-            close = getattr(extension, "close", None)
-            if close is not None:
-                close()
-        self._extensions.clear()
-        scheduler = self._scheduler
-        scheduler.ready.clear()
-        for timer in scheduler.timers:
-            timer._scheduled = False
-        scheduler.timers.clear()
-        scheduler.readers.clear()
-        scheduler.writers.clear()
-        scheduler.registered.clear()
-        self._poller.close()
-        read_end, write_end = self._wakeup_read, self._wakeup_write
-        self._wakeup_write = -1
-        os.close(read_end)
-        if write_end != read_end:
-            os.close(write_end)
+        self._close_extensions()
+        self._close_core()
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         if not getattr(self, "_closed", True):
@@ -324,109 +224,7 @@ class EventLoop(asyncio.AbstractEventLoop):
                     }
                 )
 
-    # Time and callbacks
-
-    def time(self) -> float:
-        """Return the loop's clock: :func:`time.monotonic`."""
-        return self._scheduler.time()
-
-    def call_soon(  # type: ignore[override]
-        self,
-        callback: Callable[..., object],
-        *args: Any,
-        context: contextvars.Context | None = None,
-    ) -> Handle:
-        """Call ``callback(*args)`` at the next iteration, after earlier calls."""
-        scheduler = self._scheduler
-        if self._closed or scheduler.debug or not callable(callback):
-            self._check_scheduling(callback, "call_soon")
-        return scheduler.call_soon(callback, args, context)
-
-    def call_soon_threadsafe(  # type: ignore[override]
-        self,
-        callback: Callable[..., object],
-        *args: Any,
-        context: contextvars.Context | None = None,
-    ) -> Handle:
-        """Like :meth:`call_soon`, from any thread; wakes the loop up."""
-        self._check_closed()
-        _check_callback(callback, "call_soon_threadsafe")
-        handle = self._scheduler.call_soon(callback, args, context)
-        self._wake()
-        return handle
-
-    def call_later(  # type: ignore[override]
-        self,
-        delay: float,
-        callback: Callable[..., object],
-        *args: Any,
-        context: contextvars.Context | None = None,
-    ) -> TimerHandle:
-        """Call ``callback(*args)`` after *delay* seconds."""
-        return self.call_at(self._scheduler.time() + delay, callback, *args, context=context)
-
-    def call_at(  # type: ignore[override]
-        self,
-        when: float,
-        callback: Callable[..., object],
-        *args: Any,
-        context: contextvars.Context | None = None,
-    ) -> TimerHandle:
-        """Call ``callback(*args)`` at loop time *when* (see :meth:`time`)."""
-        scheduler = self._scheduler
-        if self._closed or scheduler.debug or not callable(callback):
-            self._check_scheduling(callback, "call_at")
-        return scheduler.call_at(float(when), callback, args, context)
-
-    def _check_scheduling(self, callback: object, method: str) -> None:
-        self._check_closed()
-        if self._scheduler.debug:
-            self._check_thread()
-            _check_callback(callback, method)
-        elif not callable(callback):
-            # Coroutine objects land here; coroutine functions are callable
-            # and, as in asyncio, only caught in debug mode (the check is slow).
-            _check_callback(callback, method)
-
-    def _timer_handle_cancelled(self, handle: Any) -> None:
-        self._scheduler._timer_handle_cancelled(handle)
-
-    def _check_thread(self) -> None:
-        if self._thread_id is not None and self._thread_id != threading.get_ident():
-            raise RuntimeError(
-                "Non-thread-safe operation invoked on an event loop other than the current one"
-            )
-
-    # Futures and tasks
-
-    def create_future(self) -> Future[Any]:  # type: ignore[override]
-        """Return a new :class:`~loop_core.Future` bound to this loop."""
-        return Future(loop=self)
-
-    def create_task(  # type: ignore[override]
-        self,
-        coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T],
-        *,
-        name: str | None = None,
-        context: contextvars.Context | None = None,
-    ) -> Task[_T]:
-        """Schedule *coro* as a task (through the task factory, if one is set)."""
-        if self._closed:
-            self._check_closed()
-        if self._task_factory is None:
-            task: Any = Task(coro, loop=self, name=name, context=context)
-        else:
-            if context is None:
-                task = self._task_factory(self, coro)
-            else:
-                task = self._task_factory(self, coro, context=context)
-            if name is not None:
-                task.set_name(name)
-        if self._scheduler.debug:
-            source = getattr(task, "_source_traceback", None)
-            if source:
-                del source[-1]  # this method: the caller made the task
-        return task  # type: ignore[no-any-return]
+    # Tasks (create_future and create_task are the core's)
 
     def set_task_factory(self, factory: _TaskFactory | None) -> None:
         """Use ``factory(loop, coro, **kwargs)`` to make tasks (``None``: the default)."""
@@ -436,33 +234,8 @@ class EventLoop(asyncio.AbstractEventLoop):
 
     def get_task_factory(self) -> _TaskFactory | None:
         """Return the task factory, or ``None`` for the default."""
-        return self._task_factory
-
-    # File descriptors
-
-    def add_reader(self, fd: int | Any, callback: Callable[[*_Ts], object], *args: *_Ts) -> None:
-        """Call ``callback(*args)`` whenever *fd* (or a file object) is readable."""
-        self._check_closed()
-        _check_callback(callback, "add_reader")
-        self._scheduler.add_reader(_fileno(fd), Handle(callback, args, self._scheduler, None))
-
-    def remove_reader(self, fd: Any) -> bool:
-        """Stop watching *fd* for reading; return whether it was watched."""
-        if self._closed:
-            return False
-        return self._scheduler.remove_reader(_fileno(fd))
-
-    def add_writer(self, fd: int | Any, callback: Callable[[*_Ts], object], *args: *_Ts) -> None:
-        """Call ``callback(*args)`` whenever *fd* (or a file object) is writable."""
-        self._check_closed()
-        _check_callback(callback, "add_writer")
-        self._scheduler.add_writer(_fileno(fd), Handle(callback, args, self._scheduler, None))
-
-    def remove_writer(self, fd: Any) -> bool:
-        """Stop watching *fd* for writing; return whether it was watched."""
-        if self._closed:
-            return False
-        return self._scheduler.remove_writer(_fileno(fd))
+        factory: _TaskFactory | None = self._task_factory
+        return factory
 
     # Low-level sockets
 
@@ -502,98 +275,18 @@ class EventLoop(asyncio.AbstractEventLoop):
 
     # Signals
 
-    def _check_signal(self, sig: int) -> None:
-        if not isinstance(sig, int):
-            raise TypeError(f"sig must be an int, not {sig!r}")
-        if sig not in signal.valid_signals():
-            raise ValueError(f"invalid signal number {sig}")
-
-    def _ensure_signal_pipe(self) -> socket.socket:
-        if self._signal_receiver is None:
-            receiver, sender = socket.socketpair()
-            receiver.setblocking(False)
-            sender.setblocking(False)
-            signal.set_wakeup_fd(sender.fileno())
-            self._signal_receiver, self._signal_sender = receiver, sender
-            self._scheduler.add_reader(
-                receiver.fileno(), Handle(self._read_signals, (), self._scheduler, None)
-            )
-        return self._signal_receiver
-
-    def _close_signal_pipe(self) -> None:
-        receiver, sender = self._signal_receiver, self._signal_sender
-        if receiver is None or sender is None:
-            return
-        self._scheduler.remove_reader(receiver.fileno())
-        try:
-            signal.set_wakeup_fd(-1)
-        except (ValueError, OSError) as exc:
-            logger.info("set_wakeup_fd(-1) failed: %s", exc)
-        receiver.close()
-        sender.close()
-        self._signal_receiver = self._signal_sender = None
-
-    def _read_signals(self) -> None:
-        receiver = self._signal_receiver
-        if receiver is None:
-            return
-        while True:
-            try:
-                data = receiver.recv(4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            if not data:
-                return
-            for sig in data:
-                handle = self._signal_handlers.get(sig)
-                if handle is not None and not handle._cancelled:
-                    self._scheduler.ready.append(handle)
-
     def add_signal_handler(self, sig: int, callback: Callable[[*_Ts], object], *args: *_Ts) -> None:
         """Call ``callback(*args)`` in the loop when signal *sig* arrives.
 
         Only from the main thread; raises :class:`RuntimeError` elsewhere.
         """
         self._check_closed()
-        _check_callback(callback, "add_signal_handler")
-        self._check_signal(sig)
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError("add_signal_handler() can only be called from the main thread")
-        self._ensure_signal_pipe()
-        handle = Handle(callback, args, self._scheduler, None)
-        self._signal_handlers[sig] = handle
-        try:
-            # The C-level handler writes the signal number to the wakeup fd;
-            # the Python-level handler has nothing left to do.
-            signal.signal(sig, _ignore_signal_in_python)
-            signal.siginterrupt(sig, False)
-        except OSError as exc:
-            del self._signal_handlers[sig]
-            if not self._signal_handlers:
-                self._close_signal_pipe()
-            if exc.errno == errno.EINVAL:
-                raise RuntimeError(f"sig {sig:d} cannot be caught") from None
-            raise
+        check_callback(callback, "add_signal_handler")
+        self._signals.add(check_signal(sig), callback, args)
 
     def remove_signal_handler(self, sig: int) -> bool:
         """Remove the handler of *sig*; return whether there was one."""
-        self._check_signal(sig)
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError("remove_signal_handler() can only be called from the main thread")
-        handle = self._signal_handlers.pop(sig, None)
-        if handle is None:
-            return False
-        handle.cancel()
-        default = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
-        try:
-            signal.signal(sig, default)
-        except OSError as exc:
-            if exc.errno == errno.EINVAL:
-                raise RuntimeError(f"sig {sig:d} cannot be caught") from None
-            raise
-        if not self._signal_handlers:
-            self._close_signal_pipe()
-        return True
+        return self._signals.remove(check_signal(sig))
 
     # Errors and debugging
 
@@ -673,24 +366,20 @@ class EventLoop(asyncio.AbstractEventLoop):
                     exc_info=True,
                 )
 
-    def get_debug(self) -> bool:
-        """Return whether debug mode is on."""
-        return self._scheduler.debug
-
     def set_debug(self, enabled: bool) -> None:
         """Turn debug mode on or off (slow-callback logging, creation tracebacks)."""
-        self._scheduler.debug = bool(enabled)
+        self._debug = bool(enabled)
         if self.is_running():
             self.call_soon_threadsafe(self._set_coroutine_origin_tracking, enabled)
 
     @property
     def slow_callback_duration(self) -> float:
         """In debug mode, callbacks running longer than this many seconds are logged."""
-        return self._scheduler.slow_callback_duration
+        return self._slow_callback_duration
 
     @slow_callback_duration.setter
     def slow_callback_duration(self, value: float) -> None:
-        self._scheduler.slow_callback_duration = float(value)
+        self._slow_callback_duration = float(value)
 
     def _set_coroutine_origin_tracking(self, enabled: bool) -> None:
         if enabled:
@@ -698,204 +387,3 @@ class EventLoop(asyncio.AbstractEventLoop):
             sys.set_coroutine_origin_tracking_depth(_COROUTINE_ORIGIN_DEPTH)
         else:
             sys.set_coroutine_origin_tracking_depth(self._coroutine_origin_depth)
-
-    # Extensions
-
-    def _extension(self, kind: str, method: str) -> Any:
-        extension = self._extensions.get(kind)
-        if extension is None:
-            self._check_closed()
-            factories = (
-                self._extension_factories
-                if self._extension_factories is not None and kind in self._extension_factories
-                else discover_extensions()
-            )
-            factory = factories.get(kind)
-            if factory is None:
-                raise MissingExtensionError(method, kind)
-            extension = factory(self)
-            self._extensions[kind] = extension
-        return extension
-
-    def _executor(self, method: str) -> ExecutorExtension:
-        extension: ExecutorExtension = self._extension("executor", method)
-        return extension
-
-    def _network(self, method: str) -> NetworkExtension:
-        extension: NetworkExtension = self._extension("network", method)
-        return extension
-
-    def _tls(self, method: str) -> TLSExtension:
-        extension: TLSExtension = self._extension("tls", method)
-        return extension
-
-    @property
-    def _default_executor(self) -> concurrent.futures.Executor | None:
-        """The default pool, if loop-executor made one: asyncio's attribute, which
-        test helpers and debugging tools read."""
-        pool: concurrent.futures.Executor | None = getattr(
-            self._extensions.get("executor"), "default_executor", None
-        )
-        return pool
-
-    def run_in_executor(  # type: ignore[override]
-        self, executor: concurrent.futures.Executor | None, func: Callable[..., _T], *args: Any
-    ) -> asyncio.Future[_T]:
-        """Run ``func(*args)`` in *executor* (``None``: the default pool). Needs loop-executor."""
-        self._check_closed()
-        return self._executor("run_in_executor").run_in_executor(executor, func, *args)
-
-    def set_default_executor(self, executor: Any) -> None:
-        """Set the pool :meth:`run_in_executor` uses for ``None``. Needs loop-executor."""
-        self._executor("set_default_executor").set_default_executor(executor)
-
-    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
-        """Shut the default pool down, waiting up to *timeout* seconds. Needs loop-executor."""
-        if "executor" not in self._extensions:
-            return  # no pool was ever made, so there is nothing to shut down
-        await self._executor("shutdown_default_executor").shutdown_default_executor(timeout)
-
-    async def getaddrinfo(
-        self,
-        host: bytes | str | None,
-        port: bytes | str | int | None,
-        *,
-        family: int = 0,
-        type: int = 0,
-        proto: int = 0,
-        flags: int = 0,
-    ) -> list[Any]:
-        """Resolve *host* and *port* like :func:`socket.getaddrinfo`. Needs loop-executor."""
-        return await self._executor("getaddrinfo").getaddrinfo(
-            host, port, family=family, type=type, proto=proto, flags=flags
-        )
-
-    async def getnameinfo(self, sockaddr: Any, flags: int = 0) -> tuple[str, str]:
-        """Look up the name of *sockaddr* like :func:`socket.getnameinfo`. Needs loop-executor."""
-        return await self._executor("getnameinfo").getnameinfo(sockaddr, flags)
-
-    async def create_connection(
-        self,
-        protocol_factory: Callable[[], Any],
-        host: Any = None,
-        port: Any = None,
-        **options: Any,
-    ) -> tuple[Any, Any]:
-        """Open a stream connection; see :mod:`loop_transports`. Needs loop-transports."""
-        return await self._network("create_connection").create_connection(
-            protocol_factory, host, port, **options
-        )
-
-    async def create_server(
-        self,
-        protocol_factory: Callable[[], Any],
-        host: Any = None,
-        port: Any = None,
-        **options: Any,
-    ) -> Any:
-        """Start a stream server; see :mod:`loop_transports`. Needs loop-transports."""
-        return await self._network("create_server").create_server(
-            protocol_factory, host, port, **options
-        )
-
-    async def create_unix_connection(
-        self, protocol_factory: Callable[[], Any], path: str | None = None, **options: Any
-    ) -> tuple[Any, Any]:
-        """Open a Unix stream connection. Needs loop-transports."""
-        return await self._network("create_unix_connection").create_unix_connection(
-            protocol_factory, path, **options
-        )
-
-    async def create_unix_server(  # type: ignore[override]
-        self, protocol_factory: Callable[[], Any], path: str | None = None, **options: Any
-    ) -> Any:
-        """Start a Unix stream server. Needs loop-transports."""
-        return await self._network("create_unix_server").create_unix_server(
-            protocol_factory, path, **options
-        )
-
-    async def create_datagram_endpoint(
-        self,
-        protocol_factory: Callable[[], Any],
-        local_addr: Any = None,
-        remote_addr: Any = None,
-        **options: Any,
-    ) -> tuple[Any, Any]:
-        """Open a datagram endpoint. Needs loop-transports."""
-        return await self._network("create_datagram_endpoint").create_datagram_endpoint(
-            protocol_factory, local_addr=local_addr, remote_addr=remote_addr, **options
-        )
-
-    async def connect_accepted_socket(
-        self, protocol_factory: Callable[[], Any], sock: socket.socket, **options: Any
-    ) -> tuple[Any, Any]:
-        """Wrap an accepted socket in a transport. Needs loop-transports."""
-        return await self._network("connect_accepted_socket").connect_accepted_socket(
-            protocol_factory, sock, **options
-        )
-
-    async def connect_read_pipe(
-        self, protocol_factory: Callable[[], Any], pipe: Any
-    ) -> tuple[Any, Any]:
-        """Wrap the read end of a pipe in a transport. Needs loop-transports."""
-        return await self._network("connect_read_pipe").connect_read_pipe(protocol_factory, pipe)
-
-    async def connect_write_pipe(
-        self, protocol_factory: Callable[[], Any], pipe: Any
-    ) -> tuple[Any, Any]:
-        """Wrap the write end of a pipe in a transport. Needs loop-transports."""
-        return await self._network("connect_write_pipe").connect_write_pipe(protocol_factory, pipe)
-
-    async def subprocess_exec(
-        self, protocol_factory: Callable[[], Any], program: Any, *args: Any, **options: Any
-    ) -> tuple[Any, Any]:
-        """Run *program* as a child process. Needs loop-transports."""
-        return await self._network("subprocess_exec").subprocess_exec(
-            protocol_factory, program, *args, **options
-        )
-
-    async def subprocess_shell(
-        self, protocol_factory: Callable[[], Any], cmd: Any, **options: Any
-    ) -> tuple[Any, Any]:
-        """Run *cmd* through the shell. Needs loop-transports."""
-        return await self._network("subprocess_shell").subprocess_shell(
-            protocol_factory, cmd, **options
-        )
-
-    async def sendfile(
-        self,
-        transport: Any,
-        file: Any,
-        offset: int = 0,
-        count: int | None = None,
-        *,
-        fallback: bool = True,
-    ) -> int:
-        """Send a file over a transport. Needs loop-transports."""
-        return await self._network("sendfile").sendfile(
-            transport, file, offset, count, fallback=fallback
-        )
-
-    async def sock_sendfile(
-        self,
-        sock: socket.socket,
-        file: Any,
-        offset: int = 0,
-        count: int | None = None,
-        *,
-        fallback: bool | None = True,
-    ) -> int:
-        """Send a file over a socket. Needs loop-transports."""
-        return await self._network("sock_sendfile").sock_sendfile(
-            sock, file, offset, count, fallback=bool(fallback)
-        )
-
-    async def start_tls(
-        self, transport: Any, protocol: Any, sslcontext: Any, **options: Any
-    ) -> Any:
-        """Upgrade a connection to TLS. Needs loop-ssl."""
-        return await self._tls("start_tls").start_tls(transport, protocol, sslcontext, **options)
-
-
-def _ignore_signal_in_python(signum: int, frame: Any) -> None:
-    """Python-level handler installed for signals the loop watches."""

@@ -1,11 +1,14 @@
 """Task: a coroutine driven step by step on the loop, itself a Future.
 
-Each step sends into (or throws into) the coroutine until it yields a future to
-wait on; the task then sleeps until that future is done. Tasks are registered
-with asyncio's own task bookkeeping, so ``asyncio.current_task()`` and
-``asyncio.all_tasks()`` see them, and they await asyncio futures as readily as
-ours. :func:`eager_task_factory` starts tasks eagerly as Python 3.12 does, on
-every supported Python.
+On CPython, :data:`Task` is asyncio's accelerated Task (see
+:mod:`loop_core.futures` for when :class:`PyTask`, loop-core's own, is used
+instead). A :class:`PyTask` step sends into (or throws into) the coroutine
+until it yields a future to wait on; the task then sleeps until that future is
+done. Both kinds are registered with asyncio's own task bookkeeping, so
+``asyncio.current_task()`` and ``asyncio.all_tasks()`` see them, and each
+awaits the other's futures. :func:`eager_task_factory` starts tasks eagerly as
+Python 3.12 does, on every supported Python (with :class:`PyTask` on 3.11,
+whose C Task cannot start eagerly).
 """
 
 from __future__ import annotations
@@ -17,15 +20,16 @@ import linecache
 import sys
 import types
 from collections.abc import Callable, Coroutine, Generator
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from mypy_extensions import mypyc_attr
 
-from loop_core.futures import Future
+from loop_core.futures import ACCELERATED, PyFuture, python_futures_requested
 
 _CoroutineType = types.CoroutineType
 
 __all__ = [
+    "PyTask",
     "Task",
     "all_tasks",
     "create_eager_task_factory",
@@ -69,7 +73,7 @@ def all_tasks(loop: asyncio.AbstractEventLoop | None = None) -> set[asyncio.Futu
 
 
 @mypyc_attr(native_class=False)
-class Task(Future[_T]):
+class PyTask(PyFuture[_T]):
     """Run a coroutine on the loop; the task's result is the coroutine's."""
 
     _coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T]
@@ -265,20 +269,20 @@ class Task(Future[_T]):
             if self._must_cancel:
                 # Cancelled while finishing: the result is discarded.
                 self._must_cancel = False
-                Future.cancel(self, msg=self._cancel_message)
+                PyFuture.cancel(self, msg=self._cancel_message)
             else:
-                Future.set_result(self, stop.value)
+                PyFuture.set_result(self, stop.value)
         except asyncio.CancelledError as cancelled:
             self._cancelled_exc = cancelled
-            Future.cancel(self)
+            PyFuture.cancel(self)
         except (KeyboardInterrupt, SystemExit) as fatal:
-            Future.set_exception(self, fatal)
+            PyFuture.set_exception(self, fatal)
             raise
         except BaseException as error:
-            Future.set_exception(self, error)
+            PyFuture.set_exception(self, error)
         else:
             if (
-                (type(result) is Future or type(result) is Task)
+                (type(result) is PyFuture or type(result) is PyTask)
                 and result._asyncio_future_blocking
                 and result._loop is loop
                 and result is not self
@@ -341,6 +345,18 @@ class Task(Future[_T]):
             self._step()
 
 
+PyTask.__name__ = PyTask.__qualname__ = "Task"  # as CPython names its pure-Python Task
+
+if TYPE_CHECKING:
+    Task = asyncio.Task
+else:
+    #: The task class loops make: asyncio's accelerated Task, else :class:`PyTask`.
+    Task = asyncio.Task if ACCELERATED and not python_futures_requested() else PyTask
+
+# asyncio's Task takes eager_start from 3.12 on; before that only ours can.
+_EagerTask: Any = Task if sys.version_info >= (3, 12) else PyTask
+
+
 def _future_loop(future: Any) -> Any:
     get_loop = getattr(future, "get_loop", None)
     if get_loop is not None:
@@ -361,11 +377,12 @@ def eager_task_factory(
     that finishes without suspending completes its task immediately, never
     touching the loop's queue.
     """
-    return Task(coro, loop=loop, name=name, context=context, eager_start=True)
+    task: Task[_T] = _EagerTask(coro, loop=loop, name=name, context=context, eager_start=True)
+    return task
 
 
 def create_eager_task_factory(
-    custom_task_constructor: type[Task[Any]],
+    custom_task_constructor: Callable[..., Task[Any]],
 ) -> Any:
     """Return an eager task factory that builds tasks with *custom_task_constructor*."""
 

@@ -21,14 +21,13 @@ class VirtualClockLoop(EventLoop):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._scheduler.virtual = True
-        self._scheduler.virtual_now = 0.0
+        self._use_virtual_clock(0.0)
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by *seconds*; due timers fire at the next iteration."""
         if seconds < 0:
             raise ValueError(f"the clock cannot go back (advance({seconds}))")
-        self._scheduler.virtual_now += seconds
+        self._advance_virtual_clock(seconds)
 
 
 def new_virtual_clock_loop() -> VirtualClockLoop:

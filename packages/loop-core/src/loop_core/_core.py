@@ -1,0 +1,746 @@
+"""The loop's native core: handles, the ready queue, timers and polling.
+
+:class:`LoopCore` is compiled with mypyc and is the first base of the public
+:class:`~loop_core.EventLoop`, which never redefines the methods defined here:
+``call_soon`` from Python code or from asyncio's C Task lands in native code
+with no interpreted frame in between. One iteration (:func:`_run_once`) polls
+for I/O, moves due timers to the ready queue and runs every handle that was
+ready when the iteration began; what those schedule waits for the next one.
+
+Inside the core, work goes through module-level functions and native
+attributes, never ``self.method()``: on an instance of the interpreted
+subclass such calls go through mypyc's glue, several times slower. The
+handle classes live here too, so that creating and running one never leaves
+native code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import logging
+import reprlib
+import threading
+import time
+import traceback
+import types
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator
+from contextvars import copy_context
+from heapq import heapify, heappop, heappush
+from time import monotonic
+from typing import Any, TypeVar
+
+from mypy_extensions import mypyc_attr
+
+from loop_core._wakeup import Wakeup
+from loop_core.pollers import EVENT_READ, EVENT_WRITE, Poller
+
+__all__ = ["Handle", "LoopCore", "TimerHandle", "format_callback"]
+
+# Interpreted, a frame that a traceback reaches outlives its call; compiled
+# code has no frames to keep (see the end of Handle._run).
+_INTERPRETED = __file__.endswith(".py")
+
+_T = TypeVar("_T")
+
+logger = logging.getLogger("loop_core")
+
+# Rebuild the heap when more than half of it is cancelled timers, but not for
+# tiny heaps where popping them lazily is cheaper.
+_MIN_HEAP_TO_COMPACT = 100
+
+# asyncio caps a poll's timeout at one day: a far deadline ("no timeout" as
+# some libraries spell it) must not overflow the platform's time_t.
+_MAX_POLL_TIMEOUT = 24 * 3600.0
+
+
+def format_callback(callback: object, args: tuple[object, ...] | None) -> str:
+    """Return a short description of a call, as ``name(arg, ...)``.
+
+    ``functools.partial`` objects are unwrapped so the description names the
+    function that will really run.
+    """
+    func = callback
+    positional: tuple[object, ...] = ()
+    keywords: dict[str, object] = {}
+    while isinstance(func, functools.partial):
+        positional = tuple(func.args) + positional
+        keywords = {**func.keywords, **keywords}
+        func = func.func
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    shown = [reprlib.repr(a) for a in positional + (args or ())]
+    shown += [f"{k}={reprlib.repr(v)}" for k, v in keywords.items()]
+    return f"{name}({', '.join(shown)})"
+
+
+def _owner_is_debugging(loop: Any) -> bool:
+    if isinstance(loop, LoopCore):
+        return loop._debug
+    return bool(loop.get_debug())
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Handle:
+    """A callback scheduled on a loop, which :meth:`cancel` can withdraw.
+
+    *loop* is our :class:`~loop_core.EventLoop` or anything with asyncio's
+    ``get_debug``, ``call_exception_handler`` and ``_timer_handle_cancelled``.
+    """
+
+    _callback: Callable[..., object] | None
+    _args: tuple[object, ...] | None
+    _cancelled: bool
+    _loop: Any
+    _context: contextvars.Context
+    _source_traceback: traceback.StackSummary | None
+    _repr: str | None
+
+    def __init__(
+        self,
+        callback: Callable[..., object],
+        args: tuple[object, ...],
+        loop: Any,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+        self._loop = loop
+        self._context = copy_context() if context is None else context
+        self._repr = None
+        if _owner_is_debugging(loop):
+            self._source_traceback = traceback.extract_stack()
+        else:
+            self._source_traceback = None
+
+    def get_context(self) -> contextvars.Context:
+        """Return the :class:`contextvars.Context` the callback runs in."""
+        return self._context
+
+    def cancel(self) -> None:
+        """Withdraw the call; nothing happens if it already ran or was cancelled."""
+        if not self._cancelled:
+            self._cancelled = True
+            if _owner_is_debugging(self._loop):
+                # Keep the description for debugging after the references go.
+                self._repr = repr(self)
+            self._callback = None
+            self._args = None
+
+    def cancelled(self) -> bool:
+        """Return ``True`` if the call was cancelled."""
+        return self._cancelled
+
+    def _run(self) -> None:
+        callback = self._callback
+        args = self._args
+        if callback is None or args is None:
+            return
+        try:
+            if args:
+                self._context.run(callback, *args)
+            else:
+                self._context.run(callback)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            context: dict[str, Any] = {
+                "message": f"Exception in callback {format_callback(callback, args)}",
+                "exception": exc,
+                "handle": self,
+            }
+            if self._source_traceback is not None:
+                context["source_traceback"] = self._source_traceback
+            self._loop.call_exception_handler(context)
+        if _INTERPRETED:
+            # A traceback stored by the callback (a failed Task step) links
+            # back to this frame: holding the callback here would make
+            # exception -> traceback -> frame -> task a cycle, and the task's
+            # "exception was never retrieved" would wait for the collector.
+            callback = args = None
+            self = None  # type: ignore[assignment]  # noqa: PLW0642
+
+    def _repr_parts(self) -> list[str]:
+        parts = [type(self).__name__]
+        if self._cancelled:
+            parts.append("cancelled")
+        if self._callback is not None:
+            parts.append(format_callback(self._callback, self._args))
+        if self._source_traceback:
+            frame = self._source_traceback[-1]
+            parts.append(f"created at {frame.filename}:{frame.lineno}")
+        return parts
+
+    def __repr__(self) -> str:
+        if self._repr is not None:
+            return self._repr
+        return "<" + " ".join(self._repr_parts()) + ">"
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class TimerHandle(Handle):
+    """A :class:`Handle` due at a point of the loop's clock (see :meth:`when`)."""
+
+    _when: float
+    _scheduled: bool
+
+    def __init__(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        args: tuple[object, ...],
+        loop: Any,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        super().__init__(callback, args, loop, context)
+        self._when = when
+        self._scheduled = False
+
+    def when(self) -> float:
+        """Return the loop time (as :meth:`EventLoop.time`) the call is due."""
+        return self._when
+
+    def cancel(self) -> None:
+        """Withdraw the call; a scheduled timer is dropped from the loop's heap lazily."""
+        if not self._cancelled and self._scheduled:
+            loop = self._loop
+            if isinstance(loop, LoopCore):
+                loop._cancelled_timers += 1
+            else:
+                loop._timer_handle_cancelled(self)
+        super().cancel()
+
+    def _repr_parts(self) -> list[str]:
+        parts = super()._repr_parts()
+        parts.insert(2 if self._cancelled else 1, f"when={self._when}")
+        return parts
+
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return self._when < other._when
+        return NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return self._when < other._when or self.__eq__(other)
+        return NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return self._when > other._when
+        return NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return self._when > other._when or self.__eq__(other)
+        return NotImplemented
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TimerHandle):
+            return (
+                self._when == other._when
+                and self._callback == other._callback
+                and self._args == other._args
+                and self._cancelled == other._cancelled
+            )
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._when)
+
+
+# Argument checks: the slow branch of every scheduling method.
+
+
+def check_callback(callback: object, method: str) -> None:
+    """Raise :class:`TypeError` unless *callback* is a callable that is not a coroutine."""
+    function = callback.__func__ if type(callback) is types.MethodType else callback
+    if type(function) is types.FunctionType and not function.__dict__:
+        # The usual callback, a plain function or method, carries no
+        # coroutine marker (markers live in __dict__): its code flags decide.
+        if function.__code__.co_flags & inspect.CO_COROUTINE:
+            raise TypeError(f"coroutines cannot be used with {method}()")
+        return
+    if asyncio.iscoroutine(callback) or asyncio.iscoroutinefunction(callback):
+        raise TypeError(f"coroutines cannot be used with {method}()")
+    if not callable(callback):
+        raise TypeError(f"a callable object was expected by {method}(), got {callback!r}")
+
+
+def _raise_closed() -> None:
+    raise RuntimeError("Event loop is closed")
+
+
+def _check_thread(core: LoopCore) -> None:
+    if core._thread_id and core._thread_id != threading.get_ident():
+        raise RuntimeError(
+            "Non-thread-safe operation invoked on an event loop other than the current one"
+        )
+
+
+def _check_scheduling(core: LoopCore, callback: object, method: str) -> None:
+    if core._closed:
+        _raise_closed()
+    if core._debug:
+        _check_thread(core)
+        check_callback(callback, method)
+    elif not callable(callback):
+        # Coroutine objects land here; coroutine functions are callable
+        # and, as in asyncio, only caught in debug mode (the check is slow).
+        check_callback(callback, method)
+
+
+def fileno_of(fd: Any) -> int:
+    """Return the descriptor number of *fd* (an int or an object with ``fileno()``)."""
+    if isinstance(fd, int):
+        number: int = fd
+    else:
+        try:
+            number = int(fd.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fd!r}") from None
+    if number < 0:
+        raise ValueError(f"Invalid file descriptor: {number}")
+    return number
+
+
+# The core's work, as functions: see the module docstring for why.
+
+
+def _now(core: LoopCore) -> float:
+    if core._virtual:
+        return core._virtual_now
+    return monotonic()
+
+
+def _schedule_timer(
+    core: LoopCore,
+    when: float,
+    callback: Callable[..., object],
+    args: tuple[object, ...],
+    context: contextvars.Context | None,
+    method: str,
+) -> TimerHandle:
+    if core._closed or core._debug or not callable(callback):
+        _check_scheduling(core, callback, method)
+    timer = TimerHandle(when, callback, args, core, context)
+    timer._scheduled = True
+    heappush(core._timers, timer)
+    return timer
+
+
+def _update_interest(core: LoopCore, fd: int) -> None:
+    wanted = (EVENT_READ if fd in core._readers else 0) | (
+        EVENT_WRITE if fd in core._writers else 0
+    )
+    registered = core._registered
+    current = registered.get(fd, 0)
+    if wanted == current:
+        return
+    if wanted == 0:
+        del registered[fd]
+        core._poller.unregister(fd)
+    elif current == 0:
+        core._poller.register(fd, wanted)
+        registered[fd] = wanted
+    else:
+        core._poller.modify(fd, wanted)
+        registered[fd] = wanted
+
+
+def _watch(core: LoopCore, watchers: dict[int, Handle], fd: int, handle: Handle) -> None:
+    previous = watchers.get(fd)
+    watchers[fd] = handle
+    try:
+        _update_interest(core, fd)
+    except BaseException:
+        if previous is None:
+            del watchers[fd]
+        else:
+            watchers[fd] = previous
+        raise
+    if previous is not None:
+        previous.cancel()
+
+
+def _unwatch(core: LoopCore, watchers: dict[int, Handle], fd: int) -> bool:
+    handle = watchers.pop(fd, None)
+    if handle is None:
+        return False
+    _update_interest(core, fd)
+    handle.cancel()
+    return True
+
+
+def _compact_timers(core: LoopCore) -> None:
+    live: list[TimerHandle] = []
+    for timer in core._timers:
+        if timer._cancelled:
+            timer._scheduled = False
+        else:
+            live.append(timer)
+    heapify(live)
+    core._timers = live
+    core._cancelled_timers = 0
+
+
+def _drop_cancelled_head(core: LoopCore) -> None:
+    timers = core._timers
+    while timers and timers[0]._cancelled:
+        heappop(timers)._scheduled = False
+        core._cancelled_timers -= 1
+
+
+def _poll_timeout(core: LoopCore) -> float:
+    if core._ready or core._stopping:
+        return 0.0
+    _drop_cancelled_head(core)
+    timers = core._timers
+    if not timers:
+        return -1.0
+    if core._virtual:
+        return 0.0  # never sleep: the clock jumps instead
+    delay = timers[0]._when - monotonic()
+    if delay <= 0.0:
+        return 0.0
+    return delay if delay < _MAX_POLL_TIMEOUT else _MAX_POLL_TIMEOUT
+
+
+def _dispatch_io(core: LoopCore, events: list[tuple[int, int]]) -> None:
+    ready = core._ready
+    for fd, mask in events:
+        if mask & EVENT_READ:
+            reader = core._readers.get(fd)
+            if reader is not None:
+                if reader._cancelled:
+                    _unwatch(core, core._readers, fd)
+                else:
+                    ready.append(reader)
+        if mask & EVENT_WRITE:
+            writer = core._writers.get(fd)
+            if writer is not None:
+                if writer._cancelled:
+                    _unwatch(core, core._writers, fd)
+                else:
+                    ready.append(writer)
+
+
+def _collect_due_timers(core: LoopCore) -> None:
+    timers = core._timers
+    if not timers:
+        return
+    end = _now(core) + core._clock_resolution
+    ready = core._ready
+    while timers:
+        timer = timers[0]
+        if timer._cancelled:
+            heappop(timers)._scheduled = False
+            core._cancelled_timers -= 1
+            continue
+        if timer._when >= end:
+            break
+        heappop(timers)
+        timer._scheduled = False
+        ready.append(timer)
+
+
+def _jump_to_next_timer(core: LoopCore) -> None:
+    _drop_cancelled_head(core)
+    timers = core._timers
+    if timers and timers[0]._when > core._virtual_now:
+        core._virtual_now = timers[0]._when
+
+
+def _describe_for_debug(handle: Handle) -> str:
+    # As asyncio: a task's step is shown as the task, which names its coroutine.
+    owner = getattr(handle._callback, "__self__", None)
+    if owner is not None and callable(getattr(owner, "get_coro", None)):
+        return repr(owner)
+    return repr(handle)
+
+
+def _run_timed(core: LoopCore, handle: Handle) -> None:
+    started = monotonic()
+    description = _describe_for_debug(handle)
+    handle._run()
+    elapsed = monotonic() - started
+    if elapsed >= core._slow_callback_duration:
+        logger.warning("Executing %s took %.3f seconds", description, elapsed)
+
+
+def _run_once(core: LoopCore) -> None:
+    if core._cancelled_timers * 2 > len(core._timers) > _MIN_HEAP_TO_COMPACT:
+        _compact_timers(core)
+    ready = core._ready
+    if ready and len(core._registered) <= core._own_registrations:
+        # Only the loop's wake-up descriptor is watched and callbacks are
+        # waiting: a poll could report nothing but a wake-up, which those
+        # callbacks do not need. (Order is unchanged: no I/O callback can exist.)
+        events: list[tuple[int, int]] = []
+    else:
+        events = core._poller.poll(_poll_timeout(core))
+    if events:
+        _dispatch_io(core, events)
+    elif core._virtual and not ready and core._timers:
+        _jump_to_next_timer(core)
+    _collect_due_timers(core)
+    count = len(ready)
+    if core._debug:
+        for _ in range(count):
+            handle = ready.popleft()
+            if not handle._cancelled:
+                _run_timed(core, handle)
+    else:
+        for _ in range(count):
+            handle = ready.popleft()
+            if not handle._cancelled:
+                handle._run()
+    if _INTERPRETED:
+        # As at the end of Handle._run: a traceback may reach this frame.
+        handle = None  # type: ignore[assignment]
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class LoopCore:
+    """The native half of :class:`~loop_core.EventLoop`: scheduling, timers and I/O.
+
+    *future_class* and *task_class* are what :meth:`create_future` and
+    :meth:`create_task` build (asyncio's own on CPython). Everything here is
+    asyncio's documented behaviour; the lifecycle, the exception handler and
+    the extension methods are the subclass's.
+    """
+
+    _poller: Poller
+    _wakeup: Wakeup
+    _ready: deque[Handle]
+    _timers: list[TimerHandle]
+    _cancelled_timers: int
+    _readers: dict[int, Handle]
+    _writers: dict[int, Handle]
+    _registered: dict[int, int]
+    _own_registrations: int
+    _stopping: bool
+    _closed: bool
+    _debug: bool
+    _thread_id: int
+    _slow_callback_duration: float
+    _clock_resolution: float
+    _virtual: bool
+    _virtual_now: float
+    _future_class: Any
+    _task_class: Any
+    _task_factory: Any
+
+    def __init__(self, poller: Poller, future_class: Any, task_class: Any) -> None:
+        self._poller = poller
+        self._ready = deque()
+        self._timers = []
+        self._cancelled_timers = 0
+        self._readers = {}
+        self._writers = {}
+        self._registered = {}
+        self._stopping = False
+        self._closed = False
+        self._debug = False
+        self._thread_id = 0
+        self._slow_callback_duration = 0.1
+        self._clock_resolution = time.get_clock_info("monotonic").resolution
+        # A virtual clock stands still while callbacks run and jumps to the
+        # next timer whenever the loop would otherwise sleep (testing only).
+        self._virtual = False
+        self._virtual_now = 0.0
+        self._future_class = future_class
+        self._task_class = task_class
+        self._task_factory = None
+        self._own_registrations = 0
+        self._wakeup = Wakeup()
+        wakeup = self._wakeup
+        _watch(self, self._readers, wakeup.read_fd, Handle(wakeup.drain, (), self, None))
+        self._own_registrations = len(self._registered)
+
+    # Time and callbacks
+
+    def time(self) -> float:
+        """Return the loop's clock: :func:`time.monotonic` (or the virtual clock)."""
+        return _now(self)
+
+    def call_soon(
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> Handle:
+        """Call ``callback(*args)`` at the next iteration, after earlier calls."""
+        if self._closed or self._debug or not callable(callback):
+            _check_scheduling(self, callback, "call_soon")
+        handle = Handle(callback, args, self, context)
+        self._ready.append(handle)
+        return handle
+
+    def call_soon_threadsafe(
+        self,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> Handle:
+        """Like :meth:`call_soon`, from any thread; wakes the loop up."""
+        if self._closed:
+            _raise_closed()
+        check_callback(callback, "call_soon_threadsafe")
+        handle = Handle(callback, args, self, context)
+        self._ready.append(handle)
+        self._wakeup.wake()
+        return handle
+
+    def call_later(
+        self,
+        delay: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> TimerHandle:
+        """Call ``callback(*args)`` after *delay* seconds."""
+        return _schedule_timer(self, _now(self) + delay, callback, args, context, "call_later")
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: contextvars.Context | None = None,
+    ) -> TimerHandle:
+        """Call ``callback(*args)`` at loop time *when* (see :meth:`time`)."""
+        return _schedule_timer(self, when, callback, args, context, "call_at")
+
+    def _timer_handle_cancelled(self, handle: Any) -> None:
+        self._cancelled_timers += 1
+
+    # Futures and tasks
+
+    def create_future(self) -> asyncio.Future[Any]:
+        """Return a new future bound to this loop (:class:`asyncio.Future` on CPython)."""
+        future: asyncio.Future[Any] = self._future_class(loop=self)
+        return future
+
+    def create_task(
+        self,
+        coro: Coroutine[Any, Any, _T] | Generator[Any, None, _T],
+        *,
+        name: str | None = None,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Task[_T]:
+        """Schedule *coro* as a task (through the task factory, if one is set)."""
+        if self._closed:
+            _raise_closed()
+        factory = self._task_factory
+        if factory is None:
+            task = self._task_class(coro, loop=self, name=name, context=context)
+        else:
+            if context is None:
+                task = factory(self, coro)
+            else:
+                task = factory(self, coro, context=context)
+            if name is not None:
+                task.set_name(name)
+        if self._debug:
+            source = getattr(task, "_source_traceback", None)
+            if source:
+                del source[-1]  # this method: the caller made the task
+        created: asyncio.Task[_T] = task
+        return created
+
+    # File descriptors
+
+    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        """Call ``callback(*args)`` whenever *fd* (or a file object) is readable."""
+        if self._closed:
+            _raise_closed()
+        check_callback(callback, "add_reader")
+        _watch(self, self._readers, fileno_of(fd), Handle(callback, args, self, None))
+
+    def remove_reader(self, fd: Any) -> bool:
+        """Stop watching *fd* for reading; return whether it was watched."""
+        if self._closed:
+            return False
+        return _unwatch(self, self._readers, fileno_of(fd))
+
+    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        """Call ``callback(*args)`` whenever *fd* (or a file object) is writable."""
+        if self._closed:
+            _raise_closed()
+        check_callback(callback, "add_writer")
+        _watch(self, self._writers, fileno_of(fd), Handle(callback, args, self, None))
+
+    def remove_writer(self, fd: Any) -> bool:
+        """Stop watching *fd* for writing; return whether it was watched."""
+        if self._closed:
+            return False
+        return _unwatch(self, self._writers, fileno_of(fd))
+
+    # State
+
+    def stop(self) -> None:
+        """Stop after the callbacks of the current iteration have run."""
+        self._stopping = True
+
+    def is_running(self) -> bool:
+        """Return ``True`` while the loop runs."""
+        return self._thread_id != 0
+
+    def is_closed(self) -> bool:
+        """Return ``True`` once the loop was closed."""
+        return self._closed
+
+    def get_debug(self) -> bool:
+        """Return whether debug mode is on."""
+        return self._debug
+
+    # What the interpreted subclass asks of its core
+
+    def _run_until_stopped(self) -> None:
+        """Iterate until :meth:`stop` is called, then clear the request."""
+        try:
+            while True:
+                _run_once(self)
+                if self._stopping:
+                    break
+        finally:
+            self._stopping = False
+
+    def _enqueue_handle(self, handle: Handle) -> None:
+        """Put *handle* on the ready queue unless it was cancelled (signal delivery)."""
+        if not handle._cancelled:
+            self._ready.append(handle)
+
+    def _wake_up(self) -> None:
+        """Interrupt a sleeping poll, from any thread."""
+        self._wakeup.wake()
+
+    def _use_virtual_clock(self, now: float) -> None:
+        """Switch to a virtual clock reading *now* (see :mod:`loop_core.testing`)."""
+        self._virtual = True
+        self._virtual_now = now
+
+    def _advance_virtual_clock(self, seconds: float) -> None:
+        """Move the virtual clock forward by *seconds*."""
+        self._virtual_now += seconds
+
+    def _scheduled_timers(self) -> list[TimerHandle]:
+        """The timer heap's live and lazily-dropped entries (for tests and debugging)."""
+        return list(self._timers)
+
+    def _close_core(self) -> None:
+        """Drop every pending callback, timer and watcher; release the poller and wake-up."""
+        self._ready.clear()
+        for timer in self._timers:
+            timer._scheduled = False
+        self._timers.clear()
+        self._cancelled_timers = 0
+        self._readers.clear()
+        self._writers.clear()
+        self._registered.clear()
+        self._poller.close()
+        self._wakeup.close()
