@@ -355,9 +355,9 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: our loop compiled and pure against asyncio and uvloop, in one run."""
+    """Benchmarks: our loop compiled and pure against asyncio, uvloop and rloop, in one run."""
     wheels = build_wheels(session, "compiled")
-    install_wheels(session, list(wheels.values()), "uvloop>=0.19", "trustme>=1.1")
+    install_wheels(session, list(wheels.values()), "uvloop>=0.19", "rloop>=0.1", "trustme>=1.1")
     session.run(
         "python",
         str(ROOT / "benchmarks" / "run.py"),

@@ -1,8 +1,9 @@
 """Run every loop benchmark for each implementation and print a ratio table.
 
 Implementations, each in its own process: loop-core compiled (the installed
-wheel), loop-core pure (its sources put first on the path), stock asyncio and
-uvloop. Ratios are "times faster than" the reference: above 1 means faster.
+wheel), loop-core pure (its sources put first on the path), stock asyncio,
+uvloop and (for the scheduling rows) rloop. Ratios are "times faster than" the
+reference, the peer's time over ours: above 1 means ours is faster.
 ``--output FILE`` also writes the table as Markdown.
 """
 
@@ -64,23 +65,33 @@ def main() -> int:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
+    pure = args.pure_path
     runs = interleaved(
         {
-            "loop-core compiled": one_repeat("workloads.py", "loop_core"),
-            "loop-core pure": one_repeat("workloads.py", "loop_core", pure_path=args.pure_path),
+            "compiled": one_repeat("workloads.py", "loop_core"),
+            "pure": one_repeat("workloads.py", "loop_core", pure_path=pure),
             "asyncio": one_repeat("workloads.py", "asyncio"),
             "uvloop": one_repeat("workloads.py", "uvloop"),
+            "rloop": one_repeat("workloads.py", "rloop"),
+            "compiled, ours": one_repeat("workloads.py", "loop_core_combinators"),
+            "compiled, asyncio's": one_repeat("workloads.py", "loop_core_asyncio_combinators"),
+            "pure, ours": one_repeat("workloads.py", "loop_core_combinators", pure_path=pure),
+            "pure, asyncio's": one_repeat(
+                "workloads.py", "loop_core_asyncio_combinators", pure_path=pure
+            ),
         },
         args.repeats,
     )
-    if runs["loop-core compiled"].pop("_compiled") != 1.0:
-        print("the 'compiled' run imported pure Python: build with LOOP_MYPYC=1", file=sys.stderr)
-        return 1
-    if runs["loop-core pure"].pop("_compiled") != 0.0:
-        print("the 'pure' run imported compiled modules", file=sys.stderr)
-        return 1
+    for key, run in runs.items():
+        if key.startswith("compiled") and run.pop("_compiled") != 1.0:
+            print("a 'compiled' run imported pure Python: build with LOOP_MYPYC=1", file=sys.stderr)
+            return 1
+        if key.startswith("pure") and run.pop("_compiled") != 0.0:
+            print("a 'pure' run imported compiled modules", file=sys.stderr)
+            return 1
 
     loop_table = _loop_table(runs)
+    combinator_table = _combinator_table(runs)
     sync_table = _sync_table(args.repeats, None)
     sync_pure_table = _sync_table(args.repeats, args.pure_path)
     executor_table = _executor_table(args.repeats, args.pure_path)
@@ -88,6 +99,8 @@ def main() -> int:
     machine = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores"
     print(machine)
     print(loop_table)
+    print()
+    print(combinator_table)
     print()
     print(sync_table)
     print()
@@ -103,7 +116,13 @@ def main() -> int:
             f"({machine}). Best of {args.repeats} rounds (3 for the network table), "
             "the implementations taking turns in each round; ratios above 1 mean ours is "
             "faster.\n\n## The loop (loop-core)\n\n"
-            + loop_table
+            "CPU time per operation (`time.process_time`), in nanoseconds; each "
+            "implementation in its own process; the ratios are the peer's time over "
+            "ours.\n\n" + loop_table + "\n\n### Combinators on our loop\n\n"
+            "The same programs on loop-core's loop with loop-core's `gather`, `wait`, "
+            "`as_completed`, `shield` and `wait_for` and with asyncio's; nanoseconds "
+            "per awaited task.\n\n"
+            + combinator_table
             + "\n\n## Synchronization primitives (loop-sync)\n\n"
             "Each loop runs the same workload with loop-sync's primitives and with "
             "asyncio's own; the ratio compares the two on that loop. The loop_core "
@@ -185,14 +204,41 @@ def _network_table(repeats: int, pure_path: str) -> str:
 
 
 def _loop_table(runs: dict[str, dict[str, float]]) -> str:
-    return _ratio_table(
-        {
-            "compiled": runs["loop-core compiled"],
-            "pure": runs["loop-core pure"],
-            "asyncio": runs["asyncio"],
-            "uvloop": runs["uvloop"],
-        }
+    peers = ("uvloop", "rloop", "asyncio")
+    header = (
+        "| workload | compiled (ns) | pure (ns) | "
+        + " | ".join(f"{peer} (ns)" for peer in peers)
+        + " | "
+        + " | ".join(f"compiled vs {peer}" for peer in peers)
+        + " | pure vs asyncio |"
     )
+    lines = [header, "|" + "---|" * (4 + 2 * len(peers))]
+    for name in runs["asyncio"]:
+        compiled, pure = runs["compiled"][name], runs["pure"][name]
+        theirs = [runs[peer][name] for peer in peers]
+        lines.append(
+            f"| {name} | {compiled * 1e9:.0f} | {pure * 1e9:.0f} | "
+            + " | ".join(f"{t * 1e9:.0f}" for t in theirs)
+            + " | "
+            + " | ".join(f"{t / compiled:.2f}x" for t in theirs)
+            + f" | {runs['asyncio'][name] / pure:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def _combinator_table(runs: dict[str, dict[str, float]]) -> str:
+    header = (
+        "| workload | compiled: ours (ns) | compiled: asyncio's (ns) | ratio "
+        "| pure: ours (ns) | pure: asyncio's (ns) | ratio |"
+    )
+    lines = [header, "|" + "---|" * 7]
+    for name in runs["compiled, ours"]:
+        cells = []
+        for mode in ("compiled", "pure"):
+            ours, theirs = runs[f"{mode}, ours"][name], runs[f"{mode}, asyncio's"][name]
+            cells.append(f"{ours * 1e9:.0f} | {theirs * 1e9:.0f} | {theirs / ours:.2f}x")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _ratio_table(runs: dict[str, dict[str, float]]) -> str:

@@ -12,9 +12,9 @@ import asyncio
 
 import anyio
 import pytest
+from conftest import LoopFactory
 
 import loop_core
-from conftest import LoopFactory
 
 
 async def _cancel_receiver_after_handing_it_an_item() -> list[str]:

@@ -352,6 +352,26 @@ def test_slow_callbacks_are_logged_in_debug_mode(
     assert "took" in caplog.text
 
 
+def test_slow_task_step_is_reported_as_the_task_and_its_coroutine(
+    loop: EventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def slow_worker() -> None:
+        time.sleep(0.03)
+        await asyncio.sleep(0)
+        time.sleep(0.03)  # a step resumed by the task's wake-up, not its first
+
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.01
+    with caplog.at_level("WARNING", logger="loop_core"):
+        loop.run_until_complete(slow_worker())
+    reports = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Executing")]
+    assert len(reports) == 2, reports
+    for report in reports:
+        assert report.startswith("Executing <Task "), report
+        assert "coro=<test_slow_task_step_is_reported_as_the_task_and_its_coroutine." in report
+        assert "slow_worker() running at " in report
+
+
 def test_debug_mode_records_handle_creation(loop: EventLoop) -> None:
     loop.set_debug(True)
     handle = loop.call_soon(print)

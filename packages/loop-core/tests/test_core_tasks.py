@@ -284,8 +284,9 @@ def test_weak_references_to_tasks_and_futures_are_cleared(loop: EventLoop) -> No
     assert sorted(cleared) == ["future", "task"]
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["normal", "debug"])
 def test_failed_task_nobody_holds_is_reported_at_once_in_its_context(
-    any_loop: asyncio.AbstractEventLoop,
+    any_loop: asyncio.AbstractEventLoop, debug: bool
 ) -> None:
     # Without the collector: the task must not survive its last step through
     # a cycle (exception -> traceback -> frames -> task), and the report runs
@@ -306,6 +307,7 @@ def test_failed_task_nobody_holds_is_reported_at_once_in_its_context(
         raise ZeroDivisionError
 
     async def main() -> None:
+        any_loop.set_debug(debug)
         any_loop.set_exception_handler(handler)
         any_loop.create_task(failing())
         await asyncio.sleep(0)

@@ -466,6 +466,9 @@ def _run_timed(core: LoopCore, handle: Handle) -> None:
     started = monotonic()
     description = _describe_for_debug(handle)
     handle._run()
+    if _INTERPRETED:
+        # As at the end of Handle._run: a traceback may reach this frame.
+        handle = None  # type: ignore[assignment]
     elapsed = monotonic() - started
     if elapsed >= core._slow_callback_duration:
         logger.warning("Executing %s took %.3f seconds", description, elapsed)
