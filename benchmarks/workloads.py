@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import json
 import sys
 import time
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 Workload = Callable[[asyncio.AbstractEventLoop, ModuleType], int]
 
@@ -169,8 +171,8 @@ def make_loop(impl: str) -> asyncio.AbstractEventLoop:
 
         return uvloop.new_event_loop()
     if impl == "rloop":
-        import rloop
-
+        # rloop ships no type information.
+        rloop: Any = importlib.import_module("rloop")
         loop: asyncio.AbstractEventLoop = rloop.new_event_loop()
         return loop
     return asyncio.SelectorEventLoop()
