@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import heapq
 import inspect
+import random
 import socket
 import sys
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 
 from loop_core import EventLoop, Handle, TimerHandle
+from loop_core._core import _heap_pop, _heap_push, _heapify
 from loop_core.handles import format_callback
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
@@ -191,3 +194,41 @@ def test_asyncio_recognises_timer_interface(loop: EventLoop) -> None:
     assert isinstance(timer.when(), float)
     timer.cancel()
     assert asyncio.iscoroutinefunction(loop.sock_recv)
+
+
+class _Owner:
+    def get_debug(self) -> bool:
+        return False
+
+    def call_exception_handler(self, context: dict[str, object]) -> None:
+        raise AssertionError(context)
+
+    def _timer_handle_cancelled(self, handle: TimerHandle) -> None:
+        pass
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_timer_heap_keeps_heapq_order_even_for_equal_due_times(seed: int) -> None:
+    # The loop's own heap must pop timers exactly as asyncio's heapq would,
+    # ties included, so equal due times fire in asyncio's order.
+    rng = random.Random(seed)
+    owner = _Owner()
+    timers = [
+        TimerHandle(rng.choice([rng.random(), 0.25, 0.5]), print, (), owner)
+        for _ in range(rng.randint(1, 300))
+    ]
+    ours: list[TimerHandle] = []
+    theirs: list[TimerHandle] = []
+    for timer in timers:
+        _heap_push(ours, timer)
+        heapq.heappush(theirs, timer)
+    assert [id(t) for t in ours] == [id(t) for t in theirs]
+    popped = [_heap_pop(ours) for _ in range(len(ours) // 2)]
+    expected = [heapq.heappop(theirs) for _ in range(len(popped))]
+    assert all(a is b for a, b in zip(popped, expected, strict=True))
+    assert all(a is b for a, b in zip(ours, theirs, strict=True))
+    rng.shuffle(timers)
+    rebuilt, reference = list(timers), list(timers)
+    _heapify(rebuilt)
+    heapq.heapify(reference)
+    assert all(a is b for a, b in zip(rebuilt, reference, strict=True))

@@ -509,3 +509,24 @@ def test_extension_given_explicitly_is_used(loop: EventLoop) -> None:
 def test_unknown_poller_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown poller"):
         EventLoop(poller="carrier-pigeon")
+
+
+def test_keyboard_interrupt_in_a_callback_keeps_the_rest_in_order(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    ran: list[str] = []
+
+    def interrupt() -> None:
+        ran.append("interrupt")
+        raise KeyboardInterrupt
+
+    any_loop.call_soon(lambda: any_loop.call_soon(ran.append, "scheduled by first"))
+    any_loop.call_soon(interrupt)
+    any_loop.call_soon(ran.append, "after interrupt")
+    with pytest.raises(KeyboardInterrupt):
+        any_loop.run_forever()
+    any_loop.call_soon(any_loop.stop)
+    any_loop.run_forever()
+    any_loop.call_soon(any_loop.stop)
+    any_loop.run_forever()
+    assert ran == ["interrupt", "after interrupt", "scheduled by first"]
