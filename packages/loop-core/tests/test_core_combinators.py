@@ -276,3 +276,32 @@ def test_as_completed_rejects_single_future(any_loop: asyncio.AbstractEventLoop)
     with pytest.raises(TypeError, match="iterable of futures"):
         lc.as_completed(future)
     future.cancel()
+
+
+def test_gather_refusing_a_later_argument_leaves_earlier_children_quiet(loop: lc.EventLoop) -> None:
+    # The first argument already became a task when the second is refused;
+    # that task still finishes, and nothing reaches the exception handler
+    # (the fixture fails the test on any handler call).
+    finished: list[str] = []
+
+    async def first() -> None:
+        await asyncio.sleep(0)
+        finished.append("first")
+
+    async def main() -> None:
+        with pytest.raises(TypeError):
+            lc.gather(first(), 42)  # type: ignore[arg-type]
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    loop.run_until_complete(main())
+    assert finished == ["first"]
+
+
+def test_gather_counts_a_repeated_argument_once(loop: lc.EventLoop) -> None:
+    async def main() -> list[int]:
+        future: asyncio.Future[int] = loop.create_future()
+        loop.call_soon(future.set_result, 7)
+        return await lc.gather(future, future, future)
+
+    assert loop.run_until_complete(main()) == [7, 7, 7]

@@ -102,7 +102,7 @@ def ensure_future(
     if loop is None:
         loop = asyncio.get_event_loop()
     try:
-        return loop.create_task(cast(Coroutine[Any, Any, _T], coro))
+        return loop.create_task(cast("Coroutine[Any, Any, _T]", coro))
     except RuntimeError:
         coro.close()  # never to run: don't let it warn that it was never awaited
         raise
@@ -151,24 +151,17 @@ def gather(*aws: Awaitable[Any], return_exceptions: bool = False) -> asyncio.Fut
 
     loop: asyncio.AbstractEventLoop | None = None
     children: list[Any] = []
+    # Each distinct argument once (the same coroutine given twice runs once),
+    # by identity: an awaitable's own __eq__ must not merge two of them.
+    # Distinct arguments have distinct children, so this also counts them.
     by_argument: dict[int, Any] = {}
-    for aw in aws:
-        child = by_argument.get(id(aw))
-        if child is None:
-            child = ensure_future(aw, loop=loop)
-            if loop is None:
-                loop = child.get_loop()
-            if child is not aw:
-                # The same coroutine given twice runs once.
-                by_argument[id(aw)] = child
-        children.append(child)
-    assert loop is not None
-    outer = _GatheringFuture(children, loop=loop)
-    unique = {id(c) for c in children}
-    remaining = [len(unique)]
+    outer: _GatheringFuture | None = None
+    remaining = 0
 
     def on_child_done(child: Any) -> None:
-        if outer.done():
+        nonlocal remaining
+        if outer is None or outer.done():
+            # Done already, or gather() itself failed on a later argument.
             if not child.cancelled():
                 child.exception()  # retrieved, so it is not reported as lost
             return
@@ -180,8 +173,8 @@ def gather(*aws: Awaitable[Any], return_exceptions: bool = False) -> asyncio.Fut
             if error is not None:
                 outer.set_exception(error)
                 return
-        remaining[0] -= 1
-        if remaining[0]:
+        remaining -= 1
+        if remaining:
             return
         results: list[Any] = []
         for each in children:
@@ -196,11 +189,21 @@ def gather(*aws: Awaitable[Any], return_exceptions: bool = False) -> asyncio.Fut
         else:
             outer.set_result(results)
 
-    seen: set[int] = set()
-    for child in children:
-        if id(child) not in seen:
-            seen.add(id(child))
+    for aw in aws:
+        key = id(aw)
+        child = by_argument.get(key)
+        if child is None:
+            child = ensure_future(aw, loop=loop)
+            if loop is None:
+                loop = child.get_loop()
+            by_argument[key] = child
+            # Callbacks run from the loop, never in here: outer and remaining
+            # are set before the first one can.
             child.add_done_callback(on_child_done)
+        children.append(child)
+    assert loop is not None
+    remaining = len(by_argument)
+    outer = _GatheringFuture(children, loop=loop)
     return cast("asyncio.Future[list[Any]]", outer)
 
 
@@ -360,7 +363,16 @@ class _AsCompleted:
         return item
 
     async def _next_result(self) -> Any:
-        return await (await self._next_done())
+        # _next_done inlined: one coroutine per item instead of two.
+        if self._finished:
+            item = self._finished.popleft()
+        else:
+            waiter = self._loop.create_future()
+            self._waiters.append(waiter)
+            item = await waiter
+        if item is None:
+            raise TimeoutError
+        return item.result()  # it is done: result() is what awaiting it gives
 
     def __iter__(self) -> Iterator[Coroutine[Any, Any, Any]]:
         return self
