@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import heapq
 import inspect
 import logging
 import reprlib
@@ -305,12 +306,21 @@ def _sift_towards_leaves(heap: list[TimerHandle], position: int) -> None:
     _sift_towards_root(heap, start, position)
 
 
+# Interpreted, the sifting above is slower than heapq's C functions, which
+# order the heap identically: the pure build uses those.
+
+
 def _heap_push(heap: list[TimerHandle], timer: TimerHandle) -> None:
+    if _INTERPRETED:
+        heapq.heappush(heap, timer)
+        return
     heap.append(timer)
     _sift_towards_root(heap, 0, len(heap) - 1)
 
 
 def _heap_pop(heap: list[TimerHandle]) -> TimerHandle:
+    if _INTERPRETED:
+        return heapq.heappop(heap)
     last = heap.pop()
     if not heap:
         return last
@@ -321,6 +331,9 @@ def _heap_pop(heap: list[TimerHandle]) -> TimerHandle:
 
 
 def _heapify(heap: list[TimerHandle]) -> None:
+    if _INTERPRETED:
+        heapq.heapify(heap)
+        return
     for position in range(len(heap) // 2 - 1, -1, -1):
         _sift_towards_leaves(heap, position)
 
