@@ -313,6 +313,13 @@ async def cancel_and_wait(future: Any) -> None:
         future.remove_done_callback(on_done)
 
 
+def _done_or_timed_out(item: Any) -> Any:
+    # None is what _AsCompleted delivers for each awaitable still missing at the timeout.
+    if item is None:
+        raise TimeoutError
+    return item
+
+
 class _AsCompleted:
     """What :func:`as_completed` returns: iterable both ways."""
 
@@ -351,28 +358,19 @@ class _AsCompleted:
             self._deliver(None)  # None marks "timed out" for each one still missing
         self._todo.clear()
 
+    def _new_waiter(self) -> Any:
+        waiter = self._loop.create_future()
+        self._waiters.append(waiter)
+        return waiter
+
     async def _next_done(self) -> Any:
-        if self._finished:
-            item = self._finished.popleft()
-        else:
-            waiter = self._loop.create_future()
-            self._waiters.append(waiter)
-            item = await waiter
-        if item is None:
-            raise TimeoutError
-        return item
+        item = self._finished.popleft() if self._finished else await self._new_waiter()
+        return _done_or_timed_out(item)
 
     async def _next_result(self) -> Any:
-        # _next_done inlined: one coroutine per item instead of two.
-        if self._finished:
-            item = self._finished.popleft()
-        else:
-            waiter = self._loop.create_future()
-            self._waiters.append(waiter)
-            item = await waiter
-        if item is None:
-            raise TimeoutError
-        return item.result()  # it is done: result() is what awaiting it gives
+        # _next_done's steps in the same coroutine: one coroutine per item, not two.
+        item = self._finished.popleft() if self._finished else await self._new_waiter()
+        return _done_or_timed_out(item).result()  # done: result() is what awaiting gives
 
     def __iter__(self) -> Iterator[Coroutine[Any, Any, Any]]:
         return self
