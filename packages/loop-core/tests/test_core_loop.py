@@ -455,6 +455,35 @@ def test_signal_handler_outside_main_thread_is_an_error(loop: EventLoop) -> None
     assert "main thread" in str(errors[0])
 
 
+def test_removing_a_signal_handler_off_the_main_thread(any_loop: asyncio.AbstractEventLoop) -> None:
+    # asyncio answers False for a signal without a handler from any thread;
+    # code written for it calls this from worker threads during shutdown.
+    outcomes: list[object] = []
+
+    def worker() -> None:
+        outcomes.append(any_loop.remove_signal_handler(signal.SIGUSR2))
+        try:
+            any_loop.remove_signal_handler(signal.SIGUSR1)
+        except (RuntimeError, ValueError) as exc:
+            outcomes.append(type(exc))
+
+    any_loop.add_signal_handler(signal.SIGUSR1, print)
+    try:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+        assert outcomes[0] is False
+        # With a handler, the thread is refused (asyncio: ValueError after
+        # forgetting the handler; ours: RuntimeError, keeping it).
+        assert len(outcomes) == 2
+        if isinstance(any_loop, EventLoop):
+            assert outcomes[1] is RuntimeError
+            assert any_loop.remove_signal_handler(signal.SIGUSR1)
+    finally:
+        any_loop.remove_signal_handler(signal.SIGUSR1)
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+
+
 def test_async_generators_are_finalised_on_shutdown(loop: EventLoop) -> None:
     closed: list[bool] = []
 

@@ -247,6 +247,58 @@ def test_buffered_protocol_and_flow_control_through_tls(
     run(any_loop, main())
 
 
+def test_writes_inside_data_received_are_flow_controlled(
+    any_loop: asyncio.AbstractEventLoop,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> None:
+    # A server that answers from data_received, writing until told to pause,
+    # to a client that does not read: the pause must come while the data is
+    # still a few MiB, not after everything it could write (capped here).
+    chunk = b"x" * 65536
+    cap = 64 * 1024 * 1024
+
+    class Flood(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.paused = False
+            self.written_at_pause = any_loop.create_future()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            written = 0
+            while not self.paused and written < cap:
+                self.transport.write(chunk)
+                written += len(chunk)
+            if not self.written_at_pause.done():
+                self.written_at_pause.set_result(written)
+
+        def pause_writing(self) -> None:
+            self.paused = True
+
+    async def main() -> None:
+        floods: list[Flood] = []
+
+        def factory() -> Flood:
+            floods.append(Flood())
+            return floods[-1]
+
+        server = await any_loop.create_server(factory, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            _, writer = await open_connection(
+                *server.sockets[0].getsockname(), ssl=client_context, server_hostname="localhost"
+            )
+            writer.write(b"go")
+            written = await floods[0].written_at_pause
+            assert written < 8 * 1024 * 1024
+            floods[0].transport.abort()
+            writer.transport.abort()
+
+    run(any_loop, main())
+
+
 def test_start_tls_upgrades_a_live_connection_and_tls_in_tls(
     loop: loop_core.EventLoop, server_context: ssl.SSLContext, client_context: ssl.SSLContext
 ) -> None:

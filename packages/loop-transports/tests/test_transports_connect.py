@@ -56,6 +56,35 @@ def test_refused_connection(any_loop: asyncio.AbstractEventLoop) -> None:
     run(any_loop, main())
 
 
+@pytest.mark.parametrize("port", [70000, 65536, -1, "70000"])
+def test_ports_out_of_range_are_refused(any_loop: asyncio.AbstractEventLoop, port: Any) -> None:
+    # getaddrinfo wraps a port modulo 65536 (70000 would listen on 4464): the
+    # check must come first, with the OverflowError asyncio raises.
+    async def main() -> None:
+        with pytest.raises(OverflowError, match="port must be 0-65535"):
+            await any_loop.create_server(asyncio.Protocol, "127.0.0.1", port)
+        with pytest.raises(OverflowError, match="port must be 0-65535"):
+            await any_loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+        with pytest.raises(OverflowError, match="port must be 0-65535"):
+            await any_loop.create_connection(
+                asyncio.Protocol, "127.0.0.1", closed_port(), local_addr=("127.0.0.1", port)
+            )
+        with pytest.raises(OverflowError, match="port must be 0-65535"):
+            await any_loop.create_datagram_endpoint(
+                asyncio.DatagramProtocol, local_addr=("127.0.0.1", port)
+            )
+        with pytest.raises(OverflowError, match="port must be 0-65535"):
+            await any_loop.create_datagram_endpoint(
+                asyncio.DatagramProtocol, remote_addr=("127.0.0.1", port)
+            )
+        # The loop goes on.
+        server = await any_loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+        server.close()
+        await server.wait_closed()
+
+    run(any_loop, main())
+
+
 def localhost_addresses(port: int) -> list[Any]:
     """Where 'localhost' resolves to both ::1 and 127.0.0.1, a first address
     that refuses and a second that may answer come from the real resolver."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Coroutine
+import time
+import warnings
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -158,3 +162,50 @@ def test_death_by_signal_one_is_minus_one(any_loop: asyncio.AbstractEventLoop) -
         return await process.wait()
 
     assert run(any_loop, main()) == -signal.SIGHUP
+
+
+def pidfds_open() -> int:
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{name}") == "anon_inode:[pidfd]"
+        except OSError:
+            pass  # the listing's own descriptor, gone by now
+    return count
+
+
+def is_zombie_or_running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat"):
+            return True
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("make_loop", [loop_core.new_event_loop, asyncio.new_event_loop])
+def test_closing_the_loop_with_a_live_child_leaks_nothing(
+    make_loop: Callable[[], asyncio.AbstractEventLoop],
+) -> None:
+    # The loop goes away while the child still runs: no descriptor may stay
+    # open for it, and when it exits it is reaped (no zombie).
+    before = pidfds_open()
+    loop = make_loop()
+    process: Any = None
+
+    async def main() -> None:
+        nonlocal process
+        process = await asyncio.create_subprocess_exec("sleep", "0.3")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        loop.run_until_complete(main())
+        pid = process.pid
+        loop.close()
+        del process
+        gc.collect()
+    assert pidfds_open() == before
+    deadline = time.monotonic() + 10
+    while is_zombie_or_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not is_zombie_or_running(pid)

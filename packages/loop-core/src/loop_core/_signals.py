@@ -64,11 +64,12 @@ class SignalHandlers:
             raise
 
     def remove(self, sig: int) -> bool:
+        # As asyncio: a signal without a handler is answered from any thread.
+        if sig not in self._handlers:
+            return False
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("remove_signal_handler() can only be called from the main thread")
-        handle = self._handlers.pop(sig, None)
-        if handle is None:
-            return False
+        handle = self._handlers.pop(sig)
         handle.cancel()
         default = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
         try:

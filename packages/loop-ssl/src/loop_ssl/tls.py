@@ -46,11 +46,12 @@ RECORD_SIZE = 16 * 1024
 LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5
 
 
-class TLSHandshakeTimeout(ConnectionAbortedError, TimeoutError):
+class TLSHandshakeTimeout(ConnectionAbortedError):
     """The TLS handshake did not finish in time.
 
-    A :class:`ConnectionAbortedError` as asyncio raises, and a
-    :class:`TimeoutError` because that is what it is.
+    A :class:`ConnectionAbortedError`, as asyncio raises, and deliberately not
+    a :class:`TimeoutError`: code written for asyncio that wraps a connect in
+    ``except TimeoutError`` (for its own deadline) must not catch this.
     """
 
 
@@ -574,9 +575,10 @@ class TLSLayer(asyncio.BufferedProtocol):
             return
         self._backlog.append(memoryview(data))
         self._backlog_size += len(data)
-        if self._reading:
-            return  # written when the read callback ends
-        if self._state == "wrapped":
+        # While the application is handed data, its writes wait for the read
+        # callback to end (one transport write for all of them), but they
+        # count towards the water marks all the same.
+        if not self._reading and self._state == "wrapped":
             self._do_write()
         self._update_app_writing()
 

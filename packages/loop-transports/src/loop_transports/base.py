@@ -24,6 +24,7 @@ __all__ = [
     "DescriptorTransport",
     "FlowControl",
     "check_bytes_like",
+    "check_port",
     "logger",
 ]
 
@@ -56,6 +57,24 @@ def check_bytes_like(data: object, method: str) -> None:
             f"{method}: data must be a bytes-like object (bytes, bytearray or memoryview), "
             f"not {type(data).__name__!r}"
         )
+
+
+def check_port(port: object, call: str) -> None:
+    """Refuse a numeric *port* outside 0-65535 as the socket's *call* would.
+
+    getaddrinfo() takes any number and wraps it modulo 65536 (70000 becomes
+    4464), so the check has to come before resolving. Service names ("http")
+    and None pass.
+    """
+    if isinstance(port, (bytes, bytearray)):
+        port = bytes(port).decode("ascii", "replace")
+    if isinstance(port, str):
+        try:
+            port = int(port)
+        except ValueError:
+            return
+    if isinstance(port, int) and not 0 <= port <= 65535:
+        raise OverflowError(f"{call}(): port must be 0-65535.")
 
 
 class FlowControl(abc.ABC):

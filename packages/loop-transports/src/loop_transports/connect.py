@@ -17,7 +17,7 @@ import ssl as _ssl
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from loop_transports.base import ConnectionOwner
+from loop_transports.base import ConnectionOwner, check_port
 from loop_transports.socket_transport import SocketTransport
 
 __all__ = [
@@ -84,7 +84,22 @@ async def wrap_connected_socket(
             raise
         if transport is None:  # start_tls gives None when the connection closed meanwhile
             raise ConnectionResetError("the connection closed during the TLS handshake")
-        protocol.connection_made(transport)
+        try:
+            protocol.connection_made(transport)
+        except BaseException as exc:
+            transport.abort()
+            if not server_side or not isinstance(exc, Exception):
+                raise
+            # An accepted connection has nobody awaiting it: the server's
+            # protocol bug goes to the exception handler, never silence.
+            loop.call_exception_handler(
+                {
+                    "message": "Exception in protocol.connection_made()",
+                    "exception": exc,
+                    "transport": transport,
+                    "protocol": protocol,
+                }
+            )
         return transport, protocol
     return await _plain_transport(loop, sock, protocol, server), protocol
 
@@ -280,6 +295,9 @@ async def create_connection(
     if host is not None or port is not None:
         if sock is not None:
             raise ValueError("host/port and sock can not be specified at the same time")
+        check_port(port, "connect")
+        if local_addr is not None:
+            check_port(local_addr[1], "bind")
         infos = await _resolve(loop, host, port, family, proto, flags)
         local_infos = None
         if local_addr is not None:

@@ -21,6 +21,7 @@ from loop_transports.base import (
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     DescriptorTransport,
     check_bytes_like,
+    check_port,
     logger,
 )
 from loop_transports.socket_transport import is_inet, socket_extra_info
@@ -234,6 +235,7 @@ async def _resolved_pairs(
             continue
         if not (isinstance(addr, tuple) and len(addr) == 2):
             raise TypeError("2-tuple is expected")
+        check_port(addr[1], "bind" if index == 0 else "connect")
         infos = await loop.getaddrinfo(
             *addr, family=family, type=socket.SOCK_DGRAM, proto=proto, flags=flags
         )

@@ -93,7 +93,12 @@ class NetworkMethods:
         )
 
     def close(self) -> None:
-        """Nothing to release: transports and servers close themselves."""
+        """The loop is closing: hand its running children's exit to threads.
+
+        Transports and servers close themselves; a child process outlives
+        the loop, and must still be reaped when it exits.
+        """
+        subprocess_transport.release_exit_watchers(self._loop)
 
 
 def create_extension(loop: asyncio.AbstractEventLoop) -> NetworkMethods:

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from loop_transports.base import logger
+from loop_transports.base import check_port, logger
 from loop_transports.connect import check_ssl_arguments, wrap_connected_socket
 from loop_transports.socket_transport import _RAW_FAMILY, _RAW_TYPE, SocketTransport
 
@@ -29,6 +29,8 @@ __all__ = ["Server", "create_server", "create_unix_server"]
 # (asyncio's value): the pressure has a chance to ease meanwhile.
 ACCEPT_RETRY_DELAY = 1.0
 _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+# 3.12 made Server.wait_closed wait for the accepted connections too.
+_WAIT_CLOSED_RETURNS_ONCE_CLOSED = sys.version_info < (3, 12)
 
 
 class Server(asyncio.Server):
@@ -167,8 +169,12 @@ class Server(asyncio.Server):
                 transport.close()
 
     async def wait_closed(self) -> None:
-        """Wait until the server is closed and all its connections are gone."""
-        if self._waiters is None:
+        """Wait until the server is closed and all its connections are gone.
+
+        As the running Python's asyncio does: before 3.12 a server already
+        closed returns at once, its connections still open or not.
+        """
+        if self._waiters is None or (_WAIT_CLOSED_RETURNS_ONCE_CLOSED and self._sockets is None):
             return
         waiter = self._loop.create_future()
         self._waiters.append(waiter)
@@ -345,6 +351,7 @@ async def _listening_sockets(
         raise ValueError("reuse_port not supported by socket module")
     if reuse_address is None:
         reuse_address = os.name == "posix" and sys.platform != "cygwin"
+    check_port(port, "bind")
     lookups = [
         loop.getaddrinfo(h, port, family=family, type=socket.SOCK_STREAM, flags=flags)
         for h in _hosts(host)

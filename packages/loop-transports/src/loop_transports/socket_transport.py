@@ -121,12 +121,15 @@ class SocketTransport(DescriptorTransport, Transport):
         try:
             self._protocol.connection_made(self)
         except BaseException as exc:
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(exc)
             self._force_close(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
+            if waiter is not None and not waiter.done():
+                # Whoever awaits the connection hears of it.
+                waiter.set_exception(exc)
+                if isinstance(exc, Exception):
+                    return
+            # Nobody else would: the loop reports it as asyncio does, with
+            # this callback's handle ("Exception in callback ...").
+            raise
         # connection_made may already have paused reading or closed us.
         if not self._closing and not self._paused:
             self._add_reader()

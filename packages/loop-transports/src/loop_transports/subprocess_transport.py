@@ -14,13 +14,19 @@ import os
 import subprocess
 import threading
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from loop_transports.abstractions import SubprocessTransport
 from loop_transports.base import logger
 
-__all__ = ["ChildSubprocessTransport", "subprocess_exec", "subprocess_shell"]
+__all__ = [
+    "ChildSubprocessTransport",
+    "release_exit_watchers",
+    "subprocess_exec",
+    "subprocess_shell",
+]
 
 
 class _PipeEnd(asyncio.Protocol):
@@ -59,7 +65,12 @@ def _exit_code(status: int) -> int:
 
 
 class _ExitWatcher:
-    """Reports a child's exit status to a callback on the loop, once."""
+    """Reports a child's exit status to a callback on the loop, once.
+
+    A watcher outlives its loop when the loop closes first: its pidfd is
+    closed then, and a thread takes over the waiting so that the child is
+    still reaped when it exits (see :func:`release_exit_watchers`).
+    """
 
     def __init__(
         self,
@@ -81,10 +92,20 @@ class _ExitWatcher:
                 self._pidfd = -1  # kernel before 5.3, or seccomp: use a thread
         if self._pidfd >= 0:
             loop.add_reader(self._pidfd, self._pidfd_ready)
+            _pidfd_watchers.setdefault(loop, set()).add(self)
         else:
-            threading.Thread(
-                target=self._wait_in_thread, name=f"loop-transports-waitpid-{pid}", daemon=True
-            ).start()
+            self._start_waiting_thread()
+
+    def _start_waiting_thread(self) -> None:
+        threading.Thread(
+            target=self._wait_in_thread, name=f"loop-transports-waitpid-{self._pid}", daemon=True
+        ).start()
+
+    def _release(self) -> None:
+        """The loop is closing: stop polling, but let a thread reap the child."""
+        if self._pidfd >= 0:
+            self._close_pidfd()
+            self._start_waiting_thread()
 
     def _reap(self) -> int | None:
         """The exit code, or ``None`` while the child still runs."""
@@ -108,6 +129,9 @@ class _ExitWatcher:
             self._loop.remove_reader(self._pidfd)
             os.close(self._pidfd)
             self._pidfd = -1
+            watchers = _pidfd_watchers.get(self._loop)
+            if watchers is not None:
+                watchers.discard(self)
 
     def _wait_in_thread(self) -> None:
         try:
@@ -134,6 +158,20 @@ class _ExitWatcher:
 
     def close(self) -> None:
         self._close_pidfd()
+
+
+# The watchers polling a pidfd, by loop: what a closing loop must release.
+_pidfd_watchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[_ExitWatcher]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def release_exit_watchers(loop: asyncio.AbstractEventLoop) -> None:
+    """Called as *loop* closes: close the pidfds of children still running
+    and reap each one from a thread when it exits, so that neither a
+    descriptor nor a zombie outlives the loop."""
+    for watcher in list(_pidfd_watchers.pop(loop, ())):
+        watcher._release()
 
 
 class ChildSubprocessTransport(SubprocessTransport):
