@@ -1,10 +1,11 @@
 """Every workflow of the loop monorepo.
 
 Plain ``nox`` runs what CI needs: lint, types, tests (each package on every
-Python, pure and compiled), integration, docs, build and alone. ``demo`` and
-``bench`` run on request. Siblings are always installed from wheels built here
-from the checkout, never from a package index, and compiled wheels are cached
-under ``.nox-wheels/`` by a hash of their sources.
+Python, pure and compiled), integration, docs, build and alone. ``demo``,
+``bench`` and ``faults`` (the fault scenarios alone, rewriting their table in
+the docs) run on request. Siblings are always installed from wheels built
+here from the checkout, never from a package index, and compiled wheels are
+cached under ``.nox-wheels/`` by a hash of their sources.
 
 Python 3.12 and 3.13 are looked up on PATH and under pyenv; a missing one is
 reported and its sessions are skipped.
@@ -228,6 +229,20 @@ def integration(session: nox.Session, mode: str) -> None:
         "anyio>=4.4",
     )
     run_pytest(session, ROOT / "integration-tests", f"integration-{mode}", mode)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def faults(session: nox.Session) -> None:
+    """The fault scenarios alone, compiled, writing the table docs/faults.rst shows."""
+    wheels = build_wheels(session, "compiled")
+    install_wheels(session, list(wheels.values()), *TEST_REQUIREMENTS, "uvloop>=0.19")
+    run_pytest(
+        session,
+        ROOT / "integration-tests" / "test_integration_faults.py",
+        "faults-compiled",
+        "compiled",
+        env={"LOOP_FAULTS_REPORT": str(ROOT / "docs" / "faults-report.inc")},
+    )
 
 
 @nox.session(python=[v for v in PYTHONS if v != DEFAULT_PYTHON])

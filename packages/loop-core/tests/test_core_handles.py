@@ -136,6 +136,22 @@ def test_non_callables_are_rejected(loop: EventLoop, bad: Any) -> None:
         loop.call_soon_threadsafe(bad)
 
 
+@pytest.mark.parametrize("bad", [None, "1", b"1", object()])
+def test_bad_deadlines_are_refused_and_the_loop_goes_on(loop: EventLoop, bad: Any) -> None:
+    # A bad deadline once went into the timer heap and stopped the loop at
+    # its next iteration; it is a TypeError at the call, as in asyncio.
+    with pytest.raises(TypeError):
+        loop.call_at(bad, print)
+    with pytest.raises(TypeError):
+        loop.call_later(bad, print)
+    fired: list[int] = []
+    loop.call_later(0, fired.append, 1)
+    loop.call_at(loop.time(), fired.append, 2)
+    loop.call_later(False, fired.append, 3)  # as in asyncio, any real number will do
+    loop.run_until_complete(asyncio.sleep(0.01))
+    assert sorted(fired) == [1, 2, 3]
+
+
 def test_coroutines_are_rejected(loop: EventLoop) -> None:
     async def coro() -> None:
         pass

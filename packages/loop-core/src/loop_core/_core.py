@@ -22,6 +22,7 @@ import functools
 import heapq
 import inspect
 import logging
+import numbers
 import reprlib
 import threading
 import time
@@ -399,6 +400,15 @@ def _check_scheduling(core: LoopCore, callback: object, method: str) -> None:
         check_callback(callback, method)
 
 
+def _checked_time(value: object, method: str, name: str) -> float:
+    """*value* as a float, or the TypeError asyncio gives for None (and a
+    clear one for anything else that is not a real number). Without this a
+    bad deadline would only fail inside the timer heap, stopping the loop."""
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(f"{method}(): {name} must be a real number, not {type(value).__name__!r}")
+
+
 def fileno_of(fd: Any) -> int:
     """Return the descriptor number of *fd* (an int or an object with ``fileno()``)."""
     if isinstance(fd, int):
@@ -741,6 +751,8 @@ class LoopCore:
         context: contextvars.Context | None = None,
     ) -> TimerHandle:
         """Call ``callback(*args)`` after *delay* seconds."""
+        if type(delay) is not float:
+            delay = _checked_time(delay, "call_later", "delay")
         return _schedule_timer(self, _now(self) + delay, callback, args, context, "call_later")
 
     def call_at(
@@ -751,6 +763,8 @@ class LoopCore:
         context: contextvars.Context | None = None,
     ) -> TimerHandle:
         """Call ``callback(*args)`` at loop time *when* (see :meth:`time`)."""
+        if type(when) is not float:
+            when = _checked_time(when, "call_at", "when")
         return _schedule_timer(self, when, callback, args, context, "call_at")
 
     def _timer_handle_cancelled(self, handle: Any) -> None:
