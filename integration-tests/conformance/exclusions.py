@@ -50,10 +50,6 @@ EXCLUDED: dict[str, str] = {
     "test_events.LoopCoreEventLoopTests.test_create_server_multiple_hosts_ipv*": (
         "mocks the socket module inside asyncio.base_events"
     ),
-    "test_events.LoopCoreEventLoopTests.test_create_datagram_endpoint*": (
-        "asserts that the datagram transport is an asyncio.Transport, a quirk of the "
-        "stdlib's class tree; ours is an asyncio.DatagramTransport"
-    ),
     # Transports
     "test_events.LoopCoreEventLoopTests.test_create_server_trsock": (
         "asserts asyncio's socket wrapper class (asyncio.trsock.TransportSocket, not "

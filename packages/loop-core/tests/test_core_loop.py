@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.metadata
+import math
 import os
 import signal
 import socket
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from loop_core import EventLoop, MissingExtensionError, available_pollers
+from loop_core import EventLoop, MissingExtensionError, available_pollers, extensions
 from loop_core.extensions import discover_extensions
 
 
@@ -138,6 +140,24 @@ def test_many_cancellations_trigger_compaction(loop: EventLoop) -> None:
         timer.cancel()
 
 
+@pytest.mark.parametrize("far", [1e300, math.inf])
+def test_a_far_deadline_does_not_stop_the_loop(polled_loop: EventLoop, far: float) -> None:
+    # anyio uses huge deadlines for "no timeout": the poll must wait a capped
+    # time instead of raising OverflowError (time_t) out of the iteration.
+    loop = polled_loop
+    loop.call_at(far, print)
+
+    def worker() -> None:
+        time.sleep(0.05)
+        loop.call_soon_threadsafe(loop.stop)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    loop.run_forever()  # polls with only the far timer pending
+    thread.join()
+    assert not loop.is_closed()
+
+
 def test_call_soon_threadsafe_wakes_a_sleeping_loop(polled_loop: EventLoop) -> None:
     loop = polled_loop
     received: list[str] = []
@@ -212,6 +232,26 @@ def test_invalid_file_objects_are_rejected(loop: EventLoop) -> None:
         loop.add_reader(-1, print)
     with pytest.raises(ValueError, match="Invalid file object"):
         loop.add_writer(object(), print)
+
+
+def test_a_closed_socket_object_still_unwatches(any_loop: asyncio.AbstractEventLoop) -> None:
+    # Watched by the socket object, closed, then unwatched by the same object
+    # (its fileno() is -1 by then): asyncio finds it by the object (anyio
+    # relies on it when a socket is closed during a receive).
+    for add, remove in (
+        (any_loop.add_reader, any_loop.remove_reader),
+        (any_loop.add_writer, any_loop.remove_writer),
+    ):
+        first, second = socket.socketpair()
+        add(first, print)
+        first.close()
+        assert remove(first) is True
+        with pytest.raises(ValueError, match="Invalid file"):
+            remove(first)  # forgotten now, as by asyncio
+        second.close()
+    any_loop.run_until_complete(asyncio.sleep(0.01))  # the loop goes on
+    with pytest.raises(ValueError, match="Invalid file"):
+        any_loop.remove_reader(-1)
 
 
 def test_run_until_complete_returns_result(loop: EventLoop) -> None:
@@ -514,6 +554,58 @@ def test_missing_extension_names_the_package(loop: EventLoop) -> None:
 
     with pytest.raises(MissingExtensionError, match="pip install loop-transports"):
         loop.run_until_complete(connect())
+
+
+def test_extensions_are_discovered_off_the_running_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The entry-point scan reads files: it happens as a loop is made, never in
+    # a call made inside the running loop (blocking-call detectors flag that).
+    scans: list[bool] = []
+    real = importlib.metadata.entry_points
+
+    def counting(**selection: Any) -> Any:
+        scans.append(asyncio._get_running_loop() is not None)
+        return real(**selection)
+
+    monkeypatch.setattr(extensions, "entry_points", counting)
+    monkeypatch.setattr(extensions, "_discovered", None)
+    made = EventLoop()
+    try:
+        assert scans == [False]
+
+        async def use_extensions() -> None:
+            try:
+                await made.getaddrinfo("127.0.0.1", 80)
+            except MissingExtensionError:
+                pass  # loop-executor not installed: the lookup still must not scan
+
+        made.run_until_complete(use_extensions())
+        EventLoop().close()
+        assert scans == [False]  # once per process
+    finally:
+        made.close()
+
+
+def test_an_extension_that_fails_to_load_is_left_out_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Broken:
+        name, value = "tls", "broken_module:create_extension"
+
+        def load(self) -> Any:
+            raise ImportError("broken_module")
+
+    scans: list[int] = []
+
+    def broken_scan(**selection: Any) -> list[Broken]:
+        scans.append(1)
+        return [Broken()]
+
+    monkeypatch.setattr(extensions, "entry_points", broken_scan)
+    monkeypatch.setattr(extensions, "_discovered", None)  # restored afterwards
+    with pytest.warns(RuntimeWarning, match="'tls'.*left out"):
+        assert extensions.discover_extensions(refresh=True) == {}
+    assert extensions.discover_extensions() == {}
+    assert scans == [1]  # the failure is remembered, not retried per call
 
 
 def test_extension_given_explicitly_is_used(loop: EventLoop) -> None:

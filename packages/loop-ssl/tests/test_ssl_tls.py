@@ -587,3 +587,24 @@ def test_data_then_close_notify_in_one_flight(
             assert collectors[0].events[-1] == "eof after 100000"
 
     run(any_loop, main())
+
+
+def test_start_tls_on_a_transport_closed_before_the_handshake(
+    any_loop: asyncio.AbstractEventLoop, client_context: ssl.SSLContext
+) -> None:
+    # asyncio returns None then (it does not raise): code written for it
+    # checks for None.
+    async def main() -> None:
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            transport, protocol = await any_loop.create_connection(
+                asyncio.Protocol, *listener.getsockname()
+            )
+            transport.close()
+            upgraded = await any_loop.start_tls(
+                transport, protocol, client_context, server_hostname="localhost"
+            )
+            assert upgraded is None
+
+    run(any_loop, main())

@@ -154,3 +154,35 @@ def test_broadcast_and_given_socket(any_loop: asyncio.AbstractEventLoop) -> None
         await asyncio.sleep(0.01)
 
     run(any_loop, main())
+
+
+def test_datagram_transport_is_a_transport_that_pauses_reading(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # Stock asyncio's datagram transport is an asyncio.Transport (CPython's
+    # own tests assert it), with pause_reading/resume_reading.
+    async def main() -> None:
+        transport, receiver = await any_loop.create_datagram_endpoint(
+            Datagrams, local_addr=("127.0.0.1", 0)
+        )
+        assert isinstance(transport, asyncio.Transport)
+        assert transport.is_reading()
+        transport.pause_reading()
+        assert not transport.is_reading()
+        address = transport.get_extra_info("sockname")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for n in range(3):
+                sender.sendto(b"%d" % n, address)
+            await asyncio.sleep(0.05)
+            assert receiver.queue.empty()  # held by the kernel meanwhile
+            transport.resume_reading()
+            got = [(await receiver.queue.get())[0] for _ in range(3)]
+        assert got == [b"0", b"1", b"2"]
+        with pytest.raises(NotImplementedError):
+            transport.write(b"no stream here")  # sendto() is how datagrams go
+        if isinstance(any_loop, loop_core.EventLoop):
+            assert not transport.can_write_eof()  # stock's raises NotImplementedError
+        transport.close()
+        assert await receiver.lost is None
+
+    run(any_loop, main())

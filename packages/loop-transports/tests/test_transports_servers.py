@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import sys
 import tempfile
+import warnings
 from collections.abc import Coroutine
 from typing import Any, ClassVar
 
@@ -189,6 +191,21 @@ def test_unix_server_path_in_use(any_loop: asyncio.AbstractEventLoop) -> None:
 
     with tempfile.TemporaryDirectory() as directory:
         run(any_loop, main(os.path.join(directory, "taken")))
+
+
+def test_unix_server_bad_path_leaks_no_socket(loop: loop_core.EventLoop) -> None:
+    # The stale-file check fails before any socket exists (stock asyncio
+    # leaves its socket to the collector here, "unclosed socket").
+    async def main(path: str) -> None:
+        with pytest.raises(ValueError, match="null"):
+            await loop.create_unix_server(Hold, path)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with tempfile.TemporaryDirectory() as directory:
+            run(loop, main(os.path.join(directory, "bad\0name")))
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 def test_connect_accepted_socket(any_loop: asyncio.AbstractEventLoop) -> None:

@@ -487,8 +487,30 @@ def _unwatch(core: LoopCore, watchers: dict[int, Handle], fd: int) -> bool:
     if handle is None:
         return False
     _update_interest(core, fd)
+    if core._watched_objects and fd not in core._registered:
+        core._watched_objects.pop(fd, None)
     handle.cancel()
     return True
+
+
+def _watched_fileno(core: LoopCore, fd: Any) -> int:
+    number = fileno_of(fd)
+    if not isinstance(fd, int):
+        core._watched_objects[number] = fd
+    return number
+
+
+def _unwatched_fileno(core: LoopCore, fd: Any) -> int:
+    if isinstance(fd, int):
+        return fileno_of(fd)
+    try:
+        return fileno_of(fd)
+    except ValueError:
+        # Closed since it was watched: find it by identity.
+        for number, watched in core._watched_objects.items():
+            if watched is fd:
+                return number
+        raise
 
 
 def _compact_timers(core: LoopCore) -> None:
@@ -668,6 +690,7 @@ class LoopCore:
     _readers: dict[int, Handle]
     _writers: dict[int, Handle]
     _registered: dict[int, int]
+    _watched_objects: dict[int, object]
     _own_registrations: int
     _stopping: bool
     _closed: bool
@@ -690,6 +713,9 @@ class LoopCore:
         self._readers = {}
         self._writers = {}
         self._registered = {}
+        # Descriptor -> the file object it was watched by, so that the object
+        # still unwatches once closed (its fileno() is -1 then), as in asyncio.
+        self._watched_objects = {}
         self._stopping = False
         self._closed = False
         self._debug = False
@@ -811,26 +837,26 @@ class LoopCore:
         if self._closed:
             _raise_closed()
         check_callback(callback, "add_reader")
-        _watch(self, self._readers, fileno_of(fd), Handle(callback, args, self, None))
+        _watch(self, self._readers, _watched_fileno(self, fd), Handle(callback, args, self, None))
 
     def remove_reader(self, fd: Any) -> bool:
         """Stop watching *fd* for reading; return whether it was watched."""
         if self._closed:
             return False
-        return _unwatch(self, self._readers, fileno_of(fd))
+        return _unwatch(self, self._readers, _unwatched_fileno(self, fd))
 
     def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
         """Call ``callback(*args)`` whenever *fd* (or a file object) is writable."""
         if self._closed:
             _raise_closed()
         check_callback(callback, "add_writer")
-        _watch(self, self._writers, fileno_of(fd), Handle(callback, args, self, None))
+        _watch(self, self._writers, _watched_fileno(self, fd), Handle(callback, args, self, None))
 
     def remove_writer(self, fd: Any) -> bool:
         """Stop watching *fd* for writing; return whether it was watched."""
         if self._closed:
             return False
-        return _unwatch(self, self._writers, fileno_of(fd))
+        return _unwatch(self, self._writers, _unwatched_fileno(self, fd))
 
     # State
 
@@ -894,5 +920,6 @@ class LoopCore:
         self._readers.clear()
         self._writers.clear()
         self._registered.clear()
+        self._watched_objects.clear()
         self._poller.close()
         self._wakeup.close()

@@ -33,20 +33,22 @@ class ExtensionMethods:
     """Delegations of the extension methods of :class:`asyncio.AbstractEventLoop`."""
 
     _closed: bool
-    _extension_factories: Mapping[str, ExtensionFactory] | None
+    _extension_factories: Mapping[str, ExtensionFactory]
     _extensions: dict[str, object]
+
+    def _init_extensions(self, given: Mapping[str, ExtensionFactory] | None) -> None:
+        # Discovered here, as the loop is made: never by a call inside the
+        # running loop (the scan reads files, which blocking-call detectors
+        # flag, and takes milliseconds).
+        self._extension_factories = {**discover_extensions(), **(given or {})}
+        self._extensions = {}
 
     def _extension(self, kind: str, method: str) -> Any:
         extension = self._extensions.get(kind)
         if extension is None:
             if self._closed:
                 raise RuntimeError("Event loop is closed")
-            factories = (
-                self._extension_factories
-                if self._extension_factories is not None and kind in self._extension_factories
-                else discover_extensions()
-            )
-            factory = factories.get(kind)
+            factory = self._extension_factories.get(kind)
             if factory is None:
                 raise MissingExtensionError(method, kind)
             extension = factory(self)  # type: ignore[arg-type]  # a mixin of EventLoop

@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures
 import socket
 import ssl
+import warnings
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import Any, Protocol, TypeVar
@@ -175,14 +176,26 @@ _discovered: dict[str, ExtensionFactory] | None = None
 def discover_extensions(*, refresh: bool = False) -> dict[str, ExtensionFactory]:
     """Return the installed extension factories by kind, from entry points.
 
-    The scan of installed distributions happens once per process; pass
-    ``refresh=True`` after installing a package at run time.
+    The scan of installed distributions (file I/O, and the extensions'
+    imports) happens once per process, when the first loop is made, never
+    inside a running loop; pass ``refresh=True`` after installing a package
+    at run time (loops made afterwards see it). An extension that fails to
+    load is left out with a warning, and the scan is not repeated for it.
     """
     global _discovered
     if _discovered is None or refresh:
         found: dict[str, ExtensionFactory] = {}
         for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-            if entry_point.name in EXTENSION_PACKAGES and entry_point.name not in found:
+            if entry_point.name not in EXTENSION_PACKAGES or entry_point.name in found:
+                continue
+            try:
                 found[entry_point.name] = entry_point.load()
+            except Exception as exc:
+                warnings.warn(
+                    f"loop-core extension {entry_point.name!r} ({entry_point.value}) "
+                    f"could not be loaded and is left out: {exc!r}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         _discovered = found
     return dict(_discovered)

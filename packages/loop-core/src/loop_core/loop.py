@@ -98,8 +98,7 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         ) = None
         self._asyncgens: weakref.WeakSet[AsyncGenerator[Any, Any]] = weakref.WeakSet()
         self._asyncgens_shutdown_called = False
-        self._extension_factories = dict(extensions) if extensions is not None else None
-        self._extensions = {}
+        self._init_extensions(extensions)
         self._signals = SignalHandlers(self)
         self._coroutine_origin_depth = sys.get_coroutine_origin_tracking_depth()
         self.set_debug(_debug_mode_from_environment())

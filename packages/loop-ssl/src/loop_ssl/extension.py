@@ -33,11 +33,12 @@ async def start_tls(
     server_hostname: str | None = None,
     ssl_handshake_timeout: float | None = None,
     ssl_shutdown_timeout: float | None = None,
-) -> asyncio.Transport:
+) -> asyncio.Transport | None:
     """Upgrade *transport* to TLS; return the new transport once the handshake is done.
 
     *protocol* receives the plaintext; as with asyncio, its ``connection_made``
-    is not called (it already saw the plain connection).
+    is not called (it already saw the plain connection), and ``None`` is
+    returned when the transport was closed before the handshake could finish.
     """
     if not isinstance(sslcontext, ssl.SSLContext):
         raise TypeError(
@@ -74,7 +75,7 @@ async def start_tls(
         made.cancel()
         resumed.cancel()
         raise
-    transport_for_app: asyncio.Transport = layer._app_transport
+    transport_for_app: asyncio.Transport | None = layer._app_transport
     return transport_for_app
 
 

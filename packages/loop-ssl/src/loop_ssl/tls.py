@@ -377,7 +377,12 @@ class TLSLayer(asyncio.BufferedProtocol):
         if was_connected:
             self._loop.call_soon(self._app_protocol.connection_lost, exc)
         elif self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(exc or ConnectionResetError("Connection lost"))
+            if exc is None:
+                # Closed on our side before the handshake ended: as in asyncio,
+                # start_tls then returns None instead of raising.
+                self._waiter.set_result(None)
+            else:
+                self._waiter.set_exception(exc)
         # Applications keep their transport; let nothing here keep the
         # application, the plain transport or the TLS engine alive with it.
         self._waiter = None

@@ -35,11 +35,13 @@ MAX_INET_DATAGRAM_SIZE = 64 * 1024
 MAX_DATAGRAM_SIZE = 256 * 1024
 
 
-class SocketDatagramTransport(DescriptorTransport, DatagramTransport):
+class SocketDatagramTransport(DescriptorTransport, DatagramTransport, asyncio.Transport):
     """A :class:`~asyncio.DatagramTransport` over a non-blocking datagram socket.
 
     *address* is the connected peer, if any: then ``sendto`` accepts only it
-    (or ``None``).
+    (or ``None``). Like stock asyncio's, it is also an :class:`asyncio.Transport`
+    (code checks for that), so reading can be paused; the stream-only calls
+    (``write``, ``write_eof``) are refused.
     """
 
     def __init__(
@@ -59,15 +61,52 @@ class SocketDatagramTransport(DescriptorTransport, DatagramTransport):
         self._queued_bytes = 0
         self._reading = False
         self._writing = False
+        self._paused = False
         loop.call_soon(self._start, waiter)
 
     def _start(self, waiter: asyncio.Future[None] | None) -> None:
         self._protocol.connection_made(self)
-        if not self._closing:
-            self._reading = True
-            self._loop.add_reader(self._fd, self._read_ready)
+        self._start_reading()
         if waiter is not None and not waiter.cancelled():
             waiter.set_result(None)
+
+    def _start_reading(self) -> None:
+        if not self._reading and not self._closing and not self._paused:
+            self._reading = True
+            self._loop.add_reader(self._fd, self._read_ready)
+
+    def is_reading(self) -> bool:
+        """Whether incoming datagrams are delivered (not paused, not closing)."""
+        return not self._paused and not self._closing
+
+    def pause_reading(self) -> None:
+        """Stop delivering datagrams until :meth:`resume_reading`; the kernel
+        keeps what arrives meanwhile, up to its buffer size."""
+        if not self._closing and not self._paused:
+            self._paused = True
+            self._stop_reading()
+
+    def resume_reading(self) -> None:
+        """Deliver datagrams again."""
+        if self._paused:
+            self._paused = False
+            self._start_reading()
+
+    def can_write_eof(self) -> bool:
+        """Datagrams have no end of stream: always false."""
+        return False
+
+    def write(self, data: Any) -> None:
+        """Refused: a datagram transport sends with :meth:`sendto`."""
+        raise NotImplementedError("a datagram transport has no write(); use sendto()")
+
+    def writelines(self, list_of_data: Any) -> None:
+        """Refused: a datagram transport sends with :meth:`sendto`."""
+        raise NotImplementedError("a datagram transport has no writelines(); use sendto()")
+
+    def write_eof(self) -> None:
+        """Refused: datagrams have no end of stream."""
+        raise NotImplementedError("a datagram transport has no write_eof()")
 
     def get_write_buffer_size(self) -> int:
         """Bytes of datagrams waiting for the socket."""

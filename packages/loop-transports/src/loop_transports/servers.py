@@ -470,14 +470,14 @@ async def create_unix_server(
         if sock is not None:
             raise ValueError("path and sock can not be specified at the same time")
         text_path = os.fsdecode(os.fspath(path))
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         if not text_path.startswith("\0"):
             _remove_stale_socket_file(text_path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.bind(text_path)
-        except OSError as exc:
+        except BaseException as exc:
             sock.close()
-            if exc.errno == errno.EADDRINUSE:
+            if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
                 raise OSError(
                     errno.EADDRINUSE, f"Address {text_path!r} is already in use"
                 ) from None
@@ -503,7 +503,11 @@ async def create_unix_server(
         unix_path=unix_path if cleanup_socket else None,
     )
     if start_serving:
-        await server.start_serving()
+        try:
+            await server.start_serving()
+        except BaseException:
+            server.close()
+            raise
     return server
 
 
