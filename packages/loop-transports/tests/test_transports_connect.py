@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from collections.abc import Coroutine
 from typing import Any
@@ -81,6 +82,36 @@ def test_ports_out_of_range_are_refused(any_loop: asyncio.AbstractEventLoop, por
         server = await any_loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
         server.close()
         await server.wait_closed()
+
+    run(any_loop, main())
+
+
+@pytest.mark.parametrize("happy_eyeballs_delay", [None, 0.05])
+def test_a_failed_connect_leaves_no_reference_cycle(
+    any_loop: asyncio.AbstractEventLoop, happy_eyeballs_delay: float | None
+) -> None:
+    # The failure's traceback holds the frames it passed through; none of
+    # them may hold the failure back (through a list of errors, a future),
+    # or it stays, with its frames and sockets, until the collector runs.
+    # anyio checks exactly this (its test_happy_eyeballs_refcycles).
+    async def main() -> None:
+        async def attempt() -> None:
+            await any_loop.create_connection(
+                asyncio.Protocol,
+                "127.0.0.1",
+                closed_port(),
+                happy_eyeballs_delay=happy_eyeballs_delay,
+            )
+
+        task = asyncio.ensure_future(attempt())
+        try:
+            await task
+        except OSError as exc:
+            failure = exc
+        del task
+        referrers = gc.get_referrers(failure)
+        if isinstance(any_loop, loop_core.EventLoop) or happy_eyeballs_delay is None:
+            assert referrers == []  # stock 3.11's Happy Eyeballs path still leaves cycles
 
     run(any_loop, main())
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -189,6 +190,8 @@ def test_closing_the_loop_with_a_live_child_leaks_nothing(
 ) -> None:
     # The loop goes away while the child still runs: no descriptor may stay
     # open for it, and when it exits it is reaped (no zombie).
+    if make_loop is asyncio.new_event_loop and sys.version_info >= (3, 12):
+        pytest.skip("stock asyncio's pidfd child watcher (3.12+) keeps the pidfd past close()")
     before = pidfds_open()
     loop = make_loop()
     process: Any = None
@@ -209,3 +212,47 @@ def test_closing_the_loop_with_a_live_child_leaks_nothing(
     while is_zombie_or_running(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not is_zombie_or_running(pid)
+
+
+def test_children_are_spawned_off_the_loop_thread(
+    loop: loop_core.EventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Popen blocks until the child has exec'd (a read of its error pipe):
+    # never in the loop's thread, where a blocking-call detector flags it.
+    spawned_in: list[threading.Thread] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args: Any, **kwargs: Any) -> Any:
+        spawned_in.append(threading.current_thread())
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+
+    async def main() -> None:
+        process = await create_subprocess_exec("true")
+        assert await process.wait() == 0
+
+    run(loop, main())
+    assert spawned_in
+    assert threading.main_thread() not in spawned_in
+
+
+def test_a_spawn_cancelled_midway_leaves_no_child(any_loop: asyncio.AbstractEventLoop) -> None:
+    async def main(marker: str) -> None:
+        starting = asyncio.ensure_future(
+            create_subprocess_shell(f"sleep 0.3; touch {marker}", stdout=None, stderr=None)
+        )
+        await asyncio.sleep(0)
+        starting.cancel()
+        try:
+            process = await starting
+        except asyncio.CancelledError:
+            pass
+        else:  # stock asyncio spawns synchronously: the child was already there
+            process.kill()
+            await process.wait()
+        await asyncio.sleep(0.6)
+        assert not os.path.exists(marker)
+
+    with tempfile.TemporaryDirectory() as directory:
+        run(any_loop, main(os.path.join(directory, "ran")))

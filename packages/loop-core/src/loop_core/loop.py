@@ -54,7 +54,7 @@ def _debug_mode_from_environment() -> bool:
     return not sys.flags.ignore_environment and bool(os.environ.get("PYTHONASYNCIODEBUG"))
 
 
-def _stop_when_done(future: Any) -> None:
+def _own_stop_when_done(future: Any) -> None:
     # SystemExit and KeyboardInterrupt propagate out of run_forever by
     # themselves; stopping here would swallow the next iteration's callbacks.
     if not future.cancelled():
@@ -62,6 +62,15 @@ def _stop_when_done(future: Any) -> None:
         if isinstance(exc, (SystemExit, KeyboardInterrupt)):
             return
     future.get_loop().stop()
+
+
+# asyncio's own done-callback of run_until_complete where it exists (it does
+# the same): anyio recognises the task run_until_complete runs by finding that
+# very function among the task's callbacks, and only then releases what it
+# keeps per loop (its worker threads, the root task) when that task ends.
+_stop_when_done: Callable[[Any], None] = getattr(
+    asyncio.base_events, "_run_until_complete_cb", _own_stop_when_done
+)
 
 
 class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type: ignore[misc]

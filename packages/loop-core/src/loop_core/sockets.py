@@ -87,8 +87,10 @@ async def _when_ready(
     future = loop.create_future()
     fd = sock.fileno()
 
-    def on_ready() -> None:
-        if future.done():
+    # The future is an argument, not a closure cell that every frame here
+    # would share: each frame drops it (the watch's handle goes with the watch).
+    def on_ready(waiting: Any) -> None:
+        if waiting.done():
             return
         try:
             result = attempt()
@@ -97,16 +99,17 @@ async def _when_ready(
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            future.set_exception(exc)
+            waiting.set_exception(exc)
+            del waiting  # the failure's traceback keeps this frame, not the future
         else:
-            future.set_result(result)
+            waiting.set_result(result)
 
     key = (id(loop), fd, write)
     _watchers[key] = future
     if write:
-        loop.add_writer(fd, on_ready)
+        loop.add_writer(fd, on_ready, future)
     else:
-        loop.add_reader(fd, on_ready)
+        loop.add_reader(fd, on_ready, future)
     try:
         result: _T = await future
         return result
@@ -119,6 +122,10 @@ async def _when_ready(
                 loop.remove_writer(fd)
             else:
                 loop.remove_reader(fd)
+        # A failure's traceback holds this frame and on_ready's: neither may
+        # hold the future that holds the failure (a cycle only the collector
+        # would break, with the socket in it).
+        del future
 
 
 async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) -> bytes:

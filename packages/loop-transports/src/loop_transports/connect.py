@@ -170,7 +170,6 @@ async def _connect_one(
     loop: asyncio.AbstractEventLoop,
     info: _AddrInfo,
     local_infos: list[_AddrInfo] | None,
-    errors: list[OSError],
 ) -> socket.socket:
     family, type_, proto, _, address = info
     sock = socket.socket(family=family, type=type_, proto=proto)
@@ -180,10 +179,6 @@ async def _connect_one(
             _bind_local(sock, family, local_infos)
         await loop.sock_connect(sock, address)
         return sock
-    except OSError as exc:
-        errors.append(exc)
-        sock.close()
-        raise
     except BaseException:
         sock.close()
         raise
@@ -213,26 +208,30 @@ async def _race(
     delay: float | None,
     errors: list[OSError],
 ) -> socket.socket | None:
-    """Connect to the first address that answers; ``None`` when all failed."""
-    if delay is None:
-        for info in infos:
-            try:
-                return await _connect_one(loop, info, local_infos, errors)
-            except OSError:
-                continue
-        return None
+    """Connect to the first address that answers; ``None`` when all failed.
 
+    Every failure is appended to *errors*. A failed attempt's exception holds
+    its traceback and so the frames it passed through: no frame of ours may
+    keep *errors* (or a task holding one) once the race is over, or each
+    failure would stay in a reference cycle, with its frames and sockets,
+    until the collector runs.
+    """
     pending: set[asyncio.Future[socket.socket]] = set()
-    winner: socket.socket | None = None
-    remaining = iter(infos)
     try:
+        if delay is None:
+            for info in infos:
+                try:
+                    return await _connect_one(loop, info, local_infos)
+                except OSError as exc:
+                    errors.append(exc)
+            return None
+        winner: socket.socket | None = None
+        remaining = iter(infos)
         while True:
             if winner is None:
                 following = next(remaining, None)
                 if following is not None:
-                    pending.add(
-                        asyncio.ensure_future(_connect_one(loop, following, local_infos, errors))
-                    )
+                    pending.add(asyncio.ensure_future(_connect_one(loop, following, local_infos)))
             if not pending:
                 return winner
             done, _ = await asyncio.wait(
@@ -240,14 +239,21 @@ async def _race(
             )
             for attempt in done:
                 pending.discard(attempt)
-                if attempt.exception() is None:
+                failure = attempt.exception()
+                if failure is None:
                     if winner is None:
                         winner = attempt.result()
                     else:
                         attempt.result().close()
+                elif isinstance(failure, OSError):
+                    errors.append(failure)
+                else:
+                    raise failure  # not a network failure: a bug, say; the others are cancelled
+            done = set()
             if winner is not None:
                 return winner
     finally:
+        errors = []
         for attempt in pending:
             attempt.cancel()
         if pending:

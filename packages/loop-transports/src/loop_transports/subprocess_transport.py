@@ -181,14 +181,11 @@ class ChildSubprocessTransport(SubprocessTransport):
         self,
         loop: asyncio.AbstractEventLoop,
         protocol: asyncio.SubprocessProtocol,
-        args: Any,
-        shell: bool,
-        stdin: Any,
-        stdout: Any,
-        stderr: Any,
-        bufsize: int,
-        **kwargs: Any,
+        proc: subprocess.Popen[bytes],
+        piped: tuple[int, ...],
     ) -> None:
+        """Take over the started child *proc*; *piped* lists which of its
+        standard descriptors (0, 1, 2) are pipes to wire."""
         self._loop = loop
         self._protocol = protocol
         self._closed = False
@@ -196,30 +193,11 @@ class ChildSubprocessTransport(SubprocessTransport):
         self._returncode: int | None = None
         self._exit_waiters: list[asyncio.Future[int]] = []
         self._pending_calls: list[tuple[Callable[..., object], tuple[Any, ...]]] | None = []
-        self._pipes: dict[int, _PipeEnd | None] = {}
+        self._pipes: dict[int, _PipeEnd | None] = dict.fromkeys(piped)
         self._watcher: _ExitWatcher | None = None
-        self._pid = -1
-        try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                args,
-                shell=shell,
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                universal_newlines=False,
-                bufsize=bufsize,
-                **kwargs,
-            )
-        except BaseException:
-            self._closed = True  # nothing was started, so nothing to close
-            raise
-        self._pid = self._proc.pid
-        self._extra: dict[str, Any] = {"subprocess": self._proc}
-        for fd, stream in ((0, stdin), (1, stdout), (2, stderr)):
-            if stream == subprocess.PIPE:
-                self._pipes[fd] = None
-        if loop.get_debug():
-            logger.debug("process %r created: pid %s", args, self._pid)
+        self._proc: subprocess.Popen[bytes] | None = proc
+        self._pid = proc.pid
+        self._extra: dict[str, Any] = {"subprocess": proc}
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"pid={self._pid}"
@@ -396,6 +374,63 @@ def _check_popen_options(options: dict[str, Any]) -> None:
         raise ValueError("bufsize must be 0")
 
 
+def _kill_and_reap(proc: subprocess.Popen[bytes]) -> None:
+    """Blocking: end a child nobody will own and wait for it (in a thread)."""
+    try:
+        proc.kill()
+    except ProcessLookupError:
+        pass
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    proc.wait()
+
+
+async def _spawn(
+    loop: asyncio.AbstractEventLoop, args: Any, options: dict[str, Any]
+) -> subprocess.Popen[bytes]:
+    """Start the child from a helper thread and return its ``Popen``.
+
+    ``Popen`` blocks its caller until the child has called exec (it reads the
+    child's error pipe): for as long as forking a large process takes, and a
+    blocking read in the loop's thread all the same. A child whose caller was
+    cancelled meanwhile is killed and reaped, never left behind.
+    """
+    spawned: asyncio.Future[subprocess.Popen[bytes]] = loop.create_future()
+
+    def deliver(proc: subprocess.Popen[bytes] | None, error: BaseException | None) -> None:
+        if spawned.cancelled():
+            if proc is not None:
+                _reap_in_thread(proc)
+        elif error is not None:
+            spawned.set_exception(error)
+        else:
+            spawned.set_result(proc)  # type: ignore[arg-type]
+
+    def spawn() -> None:
+        proc: subprocess.Popen[bytes] | None = None
+        error: BaseException | None = None
+        try:
+            proc = subprocess.Popen(args, **options)
+        except BaseException as exc:
+            error = exc
+        try:
+            loop.call_soon_threadsafe(deliver, proc, error)
+        except RuntimeError:  # the loop closed meanwhile: nobody will own it
+            if proc is not None:
+                _kill_and_reap(proc)
+        del error  # no traceback cycle through this frame
+
+    threading.Thread(target=spawn, name="loop-transports-spawn", daemon=True).start()
+    return await spawned
+
+
+def _reap_in_thread(proc: subprocess.Popen[bytes]) -> None:
+    threading.Thread(
+        target=_kill_and_reap, args=(proc,), name=f"loop-transports-reap-{proc.pid}", daemon=True
+    ).start()
+
+
 async def _start(
     loop: asyncio.AbstractEventLoop,
     protocol_factory: Callable[[], Any],
@@ -409,9 +444,22 @@ async def _start(
     _check_popen_options(options)
     options.pop("bufsize", None)
     protocol = protocol_factory()
-    transport = ChildSubprocessTransport(
-        loop, protocol, args, shell, stdin, stdout, stderr, 0, **options
+    popen_options = dict(
+        options,
+        shell=shell,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        universal_newlines=False,
+        bufsize=0,
     )
+    proc = await _spawn(loop, args, popen_options)
+    if loop.get_debug():
+        logger.debug("process %r created: pid %s", args, proc.pid)
+    piped = tuple(
+        fd for fd, stream in ((0, stdin), (1, stdout), (2, stderr)) if stream == subprocess.PIPE
+    )
+    transport = ChildSubprocessTransport(loop, protocol, proc, piped)
     await transport._connect()
     return transport, protocol
 
