@@ -18,7 +18,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -59,6 +61,7 @@ nox.options.sessions = [
     "tests",
     "integration",
     "newer_conformance",
+    "ecosystem",
     "docs",
     "build",
     "alone",
@@ -229,6 +232,88 @@ def integration(session: nox.Session, mode: str) -> None:
         "anyio>=4.4",
     )
     run_pytest(session, ROOT / "integration-tests", f"integration-{mode}", mode)
+
+
+ECOSYSTEM = ROOT / "integration-tests" / "ecosystem"
+ECOSYSTEM_SOURCES = ROOT / ".ecosystem"
+
+
+def _ecosystem_suites() -> dict[str, Any]:
+    sys.path.insert(0, str(ECOSYSTEM))
+    try:
+        from libraries import SUITES  # noqa: PLC0415 - lives with the integration suite
+    finally:
+        sys.path.remove(str(ECOSYSTEM))
+    return dict(SUITES)
+
+
+def _sdist_tests(session: nox.Session, name: str, version: str) -> Path:
+    """Download and unpack *name*'s sdist (it carries the tests), once per version."""
+    unpacked = ECOSYSTEM_SOURCES / f"{name}-{version}"
+    if not (unpacked / "tests").is_dir():
+        ECOSYSTEM_SOURCES.mkdir(exist_ok=True)
+        session.run(
+            "python", "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+            "--dest", str(ECOSYSTEM_SOURCES), f"{name}=={version}",
+        )  # fmt: skip
+        archive = next(ECOSYSTEM_SOURCES.glob(f"{name}-{version}.tar.gz"))
+        with tarfile.open(archive) as tar:
+            tar.extractall(ECOSYSTEM_SOURCES, filter="data")
+    return unpacked
+
+
+@nox.session(python=[DEFAULT_PYTHON, "3.13"])
+@nox.parametrize("library", ["anyio", "uvicorn"])
+def ecosystem(session: nox.Session, library: str) -> None:
+    """A library's own test suite on stock asyncio and on our loop, pure and compiled.
+
+    Fails when a test that passes on stock asyncio fails on ours (twice: a
+    test that passes when rerun is reported as flaky), apart from the suite's
+    listed differences. ``-- --docs`` also writes the table the docs show.
+    """
+    suite = _ecosystem_suites()[library]
+    source = _sdist_tests(session, suite.name, suite.version)
+    session.install(str(source), *suite.requirements)
+    python = str(session.python)
+    results = REPORTS / f"ecosystem-{python}-{library}"
+    results.mkdir(parents=True, exist_ok=True)
+    plugin = {"PYTHONPATH": str(ECOSYSTEM)}
+
+    def run_suite(loop: str, outcomes: Path, *tests: str) -> None:
+        session.run(
+            "python", "-m", "pytest", "-p", "loop_ecosystem_plugin", "-q", "-p", "no:cacheprovider",
+            *suite.pytest_args, *tests,
+            env={**plugin, "LOOP_ECOSYSTEM_LOOP": loop, "LOOP_ECOSYSTEM_OUTCOMES": str(outcomes)},
+            success_codes=[0, 1],  # failures are compared below, not taken as they come
+        )  # fmt: skip
+
+    stock = results / "stock.json"
+    for mode in MODES:
+        install_wheels(session, list(build_wheels(session, mode).values()))
+        with session.chdir(source):
+            if mode == "pure":
+                run_suite("asyncio", stock)
+            ours = results / f"ours-{mode}.json"
+            rerun = results / f"ours-{mode}-rerun.json"
+            rerun.unlink(missing_ok=True)
+            run_suite("loop_core", ours)
+            compare = [str(ECOSYSTEM / "compare.py"), "regressions", library, str(stock), str(ours)]
+            regressed = session.run("python", *compare, silent=True)
+            output = regressed.splitlines() if isinstance(regressed, str) else []
+            failed_here = [test for test in output if test.strip()]
+            if failed_here:
+                run_suite("loop_core", rerun, "-n", "0", *failed_here)
+    report = results / "report.rst"
+    try:
+        session.run(
+            "python", str(ECOSYSTEM / "compare.py"), "report", library, python, str(report),
+            str(stock), str(results / "ours-pure.json"), str(results / "ours-compiled.json"),
+        )  # fmt: skip
+    finally:
+        if "--docs" in session.posargs and report.exists():
+            target = ROOT / "docs" / "ecosystem" / f"{library}-{python}.inc"
+            target.parent.mkdir(exist_ok=True)
+            shutil.copyfile(report, target)
 
 
 @nox.session(python=DEFAULT_PYTHON)

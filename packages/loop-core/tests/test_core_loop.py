@@ -14,11 +14,13 @@ import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 
 from loop_core import EventLoop, MissingExtensionError, available_pollers, extensions
 from loop_core.extensions import discover_extensions
+from loop_core.testing.leaks import freed_without_collector
 
 
 @pytest.fixture(params=available_pollers())
@@ -606,6 +608,50 @@ def test_an_extension_that_fails_to_load_is_left_out_once(
         assert extensions.discover_extensions(refresh=True) == {}
     assert extensions.discover_extensions() == {}
     assert scans == [1]  # the failure is remembered, not retried per call
+
+
+def test_a_patched_loop_time_moves_the_timers(any_loop: asyncio.AbstractEventLoop) -> None:
+    # asyncio's loop schedules by self.time(): tests (and tools) patch it to
+    # move time forward. Ours must follow, and go back to its clock after.
+    fired: list[str] = []
+    any_loop.call_later(30, fired.append, "due in 30 s")
+    real = any_loop.time
+    with mock.patch.object(any_loop, "time", side_effect=lambda: real() + 60):
+        any_loop.run_until_complete(asyncio.sleep(0.01))
+        assert fired == ["due in 30 s"]
+        any_loop.call_later(30, fired.append, "30 s after the jump")
+    any_loop.run_until_complete(asyncio.sleep(0.01))
+    assert fired == ["due in 30 s"]  # the real clock is back: not due for 90 s
+    assert any_loop.time() == pytest.approx(real(), abs=1)
+
+
+def test_a_subclass_clock_is_the_loop_clock() -> None:
+    class Ahead(EventLoop):
+        def time(self) -> float:
+            return super().time() + 3600
+
+    ahead = Ahead()
+    try:
+        fired: list[int] = []
+        ahead.call_at(ahead.time() + 0.01, fired.append, 1)
+        ahead.call_at(super(Ahead, ahead).time() + 1800, fired.append, 2)  # past, by its clock
+        ahead.run_until_complete(asyncio.sleep(0.05))
+        assert sorted(fired) == [1, 2]
+    finally:
+        ahead.close()
+
+
+def test_a_closed_loop_goes_without_the_cycle_collector() -> None:
+    # As stock asyncio's does: code (anyio's tests, say) checks that the loop
+    # of a finished asyncio.run is gone as soon as the last reference is.
+    def use(made: EventLoop) -> None:
+        made.add_signal_handler(signal.SIGUSR1, print)
+        made.run_until_complete(asyncio.sleep(0))
+        made.remove_signal_handler(signal.SIGUSR1)
+        made.add_signal_handler(signal.SIGUSR2, print)  # still installed at close
+        made.close()
+
+    assert freed_without_collector(EventLoop, use)
 
 
 def test_extension_given_explicitly_is_used(loop: EventLoop) -> None:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import pytest
 
 import loop_core
+from loop_core.testing.leaks import freed_without_collector
 
 
 def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -355,3 +356,22 @@ def test_failing_connection_made_reaches_the_exception_handler(
     assert isinstance(context["exception"], ZeroDivisionError)
     assert context["message"].startswith("Exception in callback")
     assert "handle" in context
+
+
+def test_a_closed_loop_that_served_goes_without_the_cycle_collector() -> None:
+    # Transports, servers and the executor leave no cycle through the loop.
+    async def serve(loop: asyncio.AbstractEventLoop) -> None:
+        server = await loop.create_server(Hold, "127.0.0.1", 0)
+        transport, _ = await loop.create_connection(Hold, *server.sockets[0].getsockname())
+        transport.close()
+        server.close()
+        await server.wait_closed()
+        assert await loop.run_in_executor(None, sum, [1, 2]) == 3
+
+    def use(made: asyncio.AbstractEventLoop) -> None:
+        run(made, serve(made))
+        made.run_until_complete(made.shutdown_default_executor())
+        made.close()
+        Hold.instances.clear()  # their futures hold the loop
+
+    assert freed_without_collector(loop_core.new_event_loop, use)

@@ -426,10 +426,19 @@ def fileno_of(fd: Any) -> int:
 # The core's work, as functions: see the module docstring for why.
 
 
-def _now(core: LoopCore) -> float:
+def _clock(core: LoopCore) -> float:
     if core._virtual:
         return core._virtual_now
     return _monotonic()
+
+
+def _now(core: LoopCore) -> float:
+    """The time the loop schedules by: its clock, or what an overriding
+    ``time`` says (a subclass, or ``loop.time`` patched by a test), as
+    asyncio's loop does by calling ``self.time()``."""
+    if core._time_overridden:
+        return float(getattr(core, "time")())  # noqa: B009 - the Python-level lookup is the point
+    return _clock(core)
 
 
 def _schedule_timer(
@@ -541,7 +550,7 @@ def _poll_timeout(core: LoopCore) -> float:
         return -1.0
     if core._virtual:
         return 0.0  # never sleep: the clock jumps instead
-    delay = timers[0]._when - _monotonic()
+    delay = timers[0]._when - _now(core)
     if delay <= 0.0:
         return 0.0
     return delay if delay < _MAX_POLL_TIMEOUT else _MAX_POLL_TIMEOUT
@@ -699,6 +708,7 @@ class LoopCore:
     _slow_callback_duration: float
     _clock_resolution: float
     _virtual: bool
+    _time_overridden: bool
     _virtual_now: float
     _future_class: Any
     _task_class: Any
@@ -725,6 +735,7 @@ class LoopCore:
         # A virtual clock stands still while callbacks run and jumps to the
         # next timer whenever the loop would otherwise sleep (testing only).
         self._virtual = False
+        self._time_overridden = False
         self._virtual_now = 0.0
         self._future_class = future_class
         self._task_class = task_class
@@ -739,7 +750,11 @@ class LoopCore:
 
     def time(self) -> float:
         """Return the loop's clock: :func:`time.monotonic` (or the virtual clock)."""
-        return _now(self)
+        return _clock(self)
+
+    def _clock_override_changed(self, overridden: bool) -> None:
+        """Schedule by a Python-level ``time`` (True) or by the clock itself."""
+        self._time_overridden = overridden
 
     def call_soon(
         self,

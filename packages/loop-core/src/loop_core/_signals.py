@@ -13,6 +13,7 @@ import logging
 import signal
 import socket
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -40,10 +41,20 @@ class SignalHandlers:
     """The handlers one loop has installed, by signal number."""
 
     def __init__(self, core: LoopCore) -> None:
-        self._core = core
+        # Weak: the loop holds this object, and a closed loop must go with
+        # its last reference, not wait for the cycle collector (anyio checks
+        # that a finished asyncio.run leaves no loop behind).
+        self._core_ref = weakref.ref(core)
         self._handlers: dict[int, Handle] = {}
         self._receiver: socket.socket | None = None
         self._sender: socket.socket | None = None
+
+    @property
+    def _core(self) -> LoopCore:
+        core = self._core_ref()
+        if core is None:
+            raise RuntimeError("the event loop is gone")
+        return core
 
     def add(self, sig: int, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
         if threading.current_thread() is not threading.main_thread():
