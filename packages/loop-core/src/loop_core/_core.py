@@ -438,7 +438,10 @@ def _now(core: LoopCore) -> float:
     asyncio's loop does by calling ``self.time()``."""
     if core._time_overridden:
         return float(getattr(core, "time")())  # noqa: B009 - the Python-level lookup is the point
-    return _clock(core)
+    # _clock's two lines again: a call fewer per timer in the pure build.
+    if core._virtual:
+        return core._virtual_now
+    return _monotonic()
 
 
 def _schedule_timer(
