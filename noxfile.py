@@ -263,7 +263,7 @@ def _sdist_tests(session: nox.Session, name: str, version: str) -> Path:
 
 
 @nox.session(python=[DEFAULT_PYTHON, "3.13"])
-@nox.parametrize("library", ["anyio", "uvicorn"])
+@nox.parametrize("library", ["anyio", "httpx", "uvicorn"])
 def ecosystem(session: nox.Session, library: str) -> None:
     """A library's own test suite on stock asyncio and on our loop, pure and compiled.
 

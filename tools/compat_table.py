@@ -244,7 +244,9 @@ gone, or when an "implemented" row names something our packages lack.
 Names marked "asyncio's own" need no replacement: they work with our loop
 as they are (our loop is asyncio's running loop while it runs, and our tasks
 are registered in asyncio's task bookkeeping). Exceptions are always asyncio's
-classes, so ``except asyncio.CancelledError`` catches ours.
+classes, so ``except asyncio.CancelledError`` catches ours. The details that
+asyncio leaves undocumented but libraries rely on, and which ours match, are
+listed under "Details libraries rely on" in :doc:`conformance`.
 
 .. csv-table::
    :header-rows: 1

@@ -40,6 +40,20 @@ SUITES: dict[str, Suite] = {
         ),
         pytest_args=("-n", "2"),
     ),
+    "httpx": Suite(
+        name="httpx",
+        version="0.29.0",
+        requirements=(
+            "httpx[brotli,cli,http2,socks,zstd]==0.29.0",
+            "anyio==4.16.0",
+            "chardet==7.7.0",
+            "cryptography==50.0.2",
+            "pytest==9.2.0",
+            "trio==0.35.0",
+            "trustme==1.2.1",
+            "uvicorn==0.55.0",
+        ),
+    ),
     "uvicorn": Suite(
         name="uvicorn",
         version="0.54.0",
