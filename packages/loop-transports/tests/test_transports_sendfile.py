@@ -111,3 +111,21 @@ def test_bad_input(any_loop: asyncio.AbstractEventLoop, datafile: io.BufferedRan
                 await any_loop.sock_sendfile(sock, text)  # type: ignore[arg-type]
 
     run(any_loop, main())
+
+
+def test_sendfile_refuses_a_datagram_transport(
+    any_loop: asyncio.AbstractEventLoop, datafile: io.BufferedRandom
+) -> None:
+    # It is an asyncio.Transport (as stock's is) but has no stream to write to.
+    async def main() -> None:
+        transport, _ = await any_loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
+        )
+        try:
+            with pytest.raises(RuntimeError, match="not supported"):
+                await any_loop.sendfile(transport, datafile)  # type: ignore[arg-type]
+        finally:
+            transport.close()
+        await asyncio.sleep(0)
+
+    run(any_loop, main())

@@ -239,7 +239,11 @@ async def sendfile(
     fallback: bool = True,
 ) -> int:
     """Send *file* over *transport*: zero-copy on our socket transports."""
-    if not callable(getattr(transport, "write", None)):
+    # A datagram transport is an asyncio.Transport too (as stock's is), with
+    # a write() that refuses: no stream to send a file down.
+    if not callable(getattr(transport, "write", None)) or isinstance(
+        transport, asyncio.DatagramTransport
+    ):
         raise RuntimeError(f"sendfile is not supported for transport {transport!r}")
     if transport.is_closing():
         raise RuntimeError("Transport is closing")
