@@ -50,6 +50,7 @@ _T = TypeVar("_T")
 _copy_context: Final = contextvars.copy_context
 _run_in_context: Final = contextvars.Context.run
 _monotonic: Final = time.monotonic
+_NO_ATTRIBUTES: Final[dict[str, object]] = {}
 
 logger = logging.getLogger("loop_core")
 
@@ -436,7 +437,10 @@ def _now(core: LoopCore) -> float:
     """The time the loop schedules by: its clock, or what an overriding
     ``time`` says (a subclass, or ``loop.time`` patched by a test), as
     asyncio's loop does by calling ``self.time()``."""
-    if core._time_overridden:
+    # A patch lands in the instance's __dict__. Looked up here, where time is
+    # read, rather than caught by a __setattr__, which would tax every
+    # attribute the pure build's iteration sets.
+    if core._time_overridden or "time" in getattr(core, "__dict__", _NO_ATTRIBUTES):
         return float(getattr(core, "time")())  # noqa: B009 - the Python-level lookup is the point
     # _clock's two lines again: a call fewer per timer in the pure build.
     if core._virtual:
@@ -513,8 +517,6 @@ def _watched_fileno(core: LoopCore, fd: Any) -> int:
 
 
 def _unwatched_fileno(core: LoopCore, fd: Any) -> int:
-    if isinstance(fd, int):
-        return fileno_of(fd)
     try:
         return fileno_of(fd)
     except ValueError:
@@ -738,7 +740,7 @@ class LoopCore:
         # A virtual clock stands still while callbacks run and jumps to the
         # next timer whenever the loop would otherwise sleep (testing only).
         self._virtual = False
-        self._time_overridden = False
+        self._time_overridden = type(self).time is not LoopCore.time  # a subclass's clock
         self._virtual_now = 0.0
         self._future_class = future_class
         self._task_class = task_class
@@ -754,10 +756,6 @@ class LoopCore:
     def time(self) -> float:
         """Return the loop's clock: :func:`time.monotonic` (or the virtual clock)."""
         return _clock(self)
-
-    def _clock_override_changed(self, overridden: bool) -> None:
-        """Schedule by a Python-level ``time`` (True) or by the clock itself."""
-        self._time_overridden = overridden
 
     def call_soon(
         self,

@@ -111,20 +111,6 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         self._signals = SignalHandlers(self)
         self._coroutine_origin_depth = sys.get_coroutine_origin_tracking_depth()
         self.set_debug(_debug_mode_from_environment())
-        # asyncio's loop schedules by self.time(): a subclass (or a test that
-        # patches loop.time) moves its timers. Ours reads its clock directly
-        # unless time is overridden, which costs nothing when it is not.
-        self._clock_override_changed(type(self).time is not LoopCore.time)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        if name == "time":
-            self._clock_override_changed(True)
-
-    def __delattr__(self, name: str) -> None:
-        super().__delattr__(name)
-        if name == "time":
-            self._clock_override_changed(type(self).time is not LoopCore.time)
 
     # Lifecycle
 
