@@ -168,57 +168,57 @@ async def echo_round_trip(port: int, payload: bytes = b"ping\n", **options: Any)
 # Flow control
 
 
-@scenario
-async def slow_reader(probe: Probe) -> str:
-    """A server writes until paused to a client that does not read."""
+async def flood_until_paused(
+    probe: Probe,
+    write_on_connect: bool,
+    connect: Callable[[int], Awaitable[Any]],
+    server_ssl: ssl.SSLContext | None = None,
+) -> str:
+    """Serve a Flood to the client *connect* opens (it returns its transport),
+    which never reads; check how much the server wrote before the pause."""
     floods: list[Flood] = []
 
     def factory() -> Flood:
-        floods.append(Flood(write_on_connect=True))
+        floods.append(Flood(write_on_connect))
         return floods[-1]
 
-    server = await probe.loop.create_server(factory, "127.0.0.1", 0)
-    transport, _ = await probe.loop.create_connection(
-        StillReader, "127.0.0.1", server.sockets[0].getsockname()[1]
-    )
+    server = await probe.loop.create_server(factory, "127.0.0.1", 0, ssl=server_ssl)
+    client = await connect(server.sockets[0].getsockname()[1])
     while not floods:
         await asyncio.sleep(0.001)
     written = await floods[0].written
     assert written < 16 * 2**20, f"{mib(written)} accepted before pause_writing"
     floods[0].transport.abort()
-    transport.abort()
+    client.abort()
     server.close()
     await server.wait_closed()
     return f"paused after {mib(written)}"
+
+
+@scenario
+async def slow_reader(probe: Probe) -> str:
+    """A server writes until paused to a client that does not read."""
+
+    async def connect(port: int) -> Any:
+        transport, _ = await probe.loop.create_connection(StillReader, "127.0.0.1", port)
+        return transport
+
+    return await flood_until_paused(probe, True, connect)
 
 
 @scenario
 async def tls_slow_reader(probe: Probe) -> str:
     """A TLS server answers from data_received until paused; the client does not read."""
     server_context, client_context = tls_contexts()
-    floods: list[Flood] = []
 
-    def factory() -> Flood:
-        floods.append(Flood(write_on_connect=False))
-        return floods[-1]
+    async def connect(port: int) -> Any:
+        _, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+        )
+        writer.write(b"go")
+        return writer.transport
 
-    server = await probe.loop.create_server(factory, "127.0.0.1", 0, ssl=server_context)
-    _, writer = await asyncio.open_connection(
-        "127.0.0.1",
-        server.sockets[0].getsockname()[1],
-        ssl=client_context,
-        server_hostname="localhost",
-    )
-    writer.write(b"go")
-    while not floods:
-        await asyncio.sleep(0.001)
-    written = await floods[0].written
-    assert written < 16 * 2**20, f"{mib(written)} accepted before pause_writing"
-    floods[0].transport.abort()
-    writer.transport.abort()
-    server.close()
-    await server.wait_closed()
-    return f"paused after {mib(written)}"
+    return await flood_until_paused(probe, False, connect, server_context)
 
 
 # Many peers
@@ -281,7 +281,7 @@ async def out_of_descriptors(probe: Probe) -> str:
             assert time.monotonic() < deadline, f"only {len(accepted)} accepted after recovery"
             await asyncio.sleep(0.01)
         probe.take_contexts()  # a loop may report again before it recovers
-        assert await echo_round_trip_server_ok(probe, server)
+        await connect_and_close(port)  # the server still accepts
     finally:
         for client in clients:
             client.close()
@@ -292,13 +292,11 @@ async def out_of_descriptors(probe: Probe) -> str:
     return f"{len(reports)} report(s), then all {len(clients)} accepted"
 
 
-async def echo_round_trip_server_ok(probe: Probe, server: asyncio.Server) -> bool:
-    # The server still accepts (its protocol keeps the connection open).
-    port = server.sockets[0].getsockname()[1]
+async def connect_and_close(port: int) -> None:
+    """Open a connection and close it: raises unless the server still accepts."""
     _, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.close()
     await writer.wait_closed()
-    return True
 
 
 # Resets and half-close
@@ -327,9 +325,7 @@ async def peer_reset(probe: Probe) -> str:
     await asyncio.wait_for(lost, 5)
     await asyncio.sleep(0.05)
     assert len(losses) == 1
-    _, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.close()
-    await writer.wait_closed()
+    await connect_and_close(port)  # the server goes on
     server.close()
     await server.wait_closed()
     return f"connection_lost({type(losses[0]).__name__})"

@@ -249,7 +249,6 @@ async def _race(
                     errors.append(failure)
                 else:
                     raise failure  # not a network failure: a bug, say; the others are cancelled
-            done = set()
             if winner is not None:
                 return winner
     finally:
