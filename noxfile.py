@@ -52,7 +52,7 @@ PYTHONS = ["3.11", "3.12", "3.13"]
 MODES = ["pure", "compiled"]
 DEFAULT_PYTHON = "3.11"
 
-TEST_REQUIREMENTS = ["pytest>=8,<10", "trustme>=1.1"]
+TEST_REQUIREMENTS = ["pytest>=8.4,<10", "pytest-asyncio>=1.4,<2", "trustme>=1.1"]
 TOOLS = ROOT / "requirements" / "tools.txt"
 
 nox.options.sessions = [
@@ -230,6 +230,7 @@ def integration(session: nox.Session, mode: str) -> None:
         "uvloop>=0.19",
         "aiohttp>=3.9",
         "anyio>=4.4",
+        "looptime>=0.9",
     )
     run_pytest(session, ROOT / "integration-tests", f"integration-{mode}", mode)
 

@@ -553,8 +553,6 @@ def _poll_timeout(core: LoopCore) -> float:
     timers = core._timers
     if not timers:
         return -1.0
-    if core._virtual:
-        return 0.0  # never sleep: the clock jumps instead
     delay = timers[0]._when - _now(core)
     if delay <= 0.0:
         return 0.0
@@ -599,11 +597,41 @@ def _collect_due_timers(core: LoopCore) -> None:
         ready.append(timer)
 
 
-def _jump_to_next_timer(core: LoopCore) -> None:
+def _virtual_poll(core: LoopCore) -> list[tuple[int, int]]:
+    """Poll for a virtual-clock loop: jump to the next timer instead of sleeping.
+
+    The clock may only jump when nothing outside the loop can still change
+    what happens next. While real work is in flight (a thread, a child
+    process, a descriptor waiting to be written) the loop sleeps for real and
+    the clock follows real time, so a timeout never fires before work that
+    would have beaten it.
+    """
+    poller = core._poller
+    if core._ready or core._stopping:
+        return poller.poll(0.0)
     _drop_cancelled_head(core)
     timers = core._timers
-    if timers and timers[0]._when > core._virtual_now:
-        core._virtual_now = timers[0]._when
+    if core._writers or core._real_time_work_in_flight():
+        timeout = -1.0
+        if timers:
+            timeout = timers[0]._when - core._virtual_now
+            timeout = min(max(timeout, 0.0), _MAX_POLL_TIMEOUT)
+        started = _monotonic()
+        events = poller.poll(timeout)
+        core._virtual_now += _monotonic() - started
+        return events
+    events = poller.poll(0.0)
+    if events or core._ready:
+        return events
+    if timers:
+        core._virtual_now = max(core._virtual_now, timers[0]._when)
+        return events
+    # Nothing is scheduled and nothing is in flight: only an outside event
+    # (another thread, another process) could still wake the loop.
+    events = poller.poll(core._stall_timeout)
+    if not events and not core._ready:
+        core._stalled()
+    return events
 
 
 def _describe_for_debug(handle: Handle) -> str:
@@ -634,12 +662,12 @@ def _run_once(core: LoopCore) -> None:
         # waiting: a poll could report nothing but a wake-up, which those
         # callbacks do not need. (Order is unchanged: no I/O callback can exist.)
         events: list[tuple[int, int]] = []
+    elif core._virtual:
+        events = _virtual_poll(core)
     else:
         events = core._poller.poll(_poll_timeout(core))
     if events:
         _dispatch_io(core, events)
-    elif core._virtual and not core._ready and core._timers:
-        _jump_to_next_timer(core)
     _collect_due_timers(core)
     # What is ready now runs in this iteration; what it schedules goes to the
     # other of two lists, for the next one. (Lists, not a deque: their append
@@ -715,6 +743,7 @@ class LoopCore:
     _virtual: bool
     _time_overridden: bool
     _virtual_now: float
+    _stall_timeout: float
     _future_class: Any
     _task_class: Any
     _task_factory: Any
@@ -742,6 +771,7 @@ class LoopCore:
         self._virtual = False
         self._time_overridden = type(self).time is not LoopCore.time  # a subclass's clock
         self._virtual_now = 0.0
+        self._stall_timeout = 1.0
         self._future_class = future_class
         self._task_class = task_class
         self._task_factory = None
@@ -921,6 +951,13 @@ class LoopCore:
     def _advance_virtual_clock(self, seconds: float) -> None:
         """Move the virtual clock forward by *seconds*."""
         self._virtual_now += seconds
+
+    def _real_time_work_in_flight(self) -> bool:
+        """Whether work the virtual clock must not jump past is running (see subclasses)."""
+        return False
+
+    def _stalled(self) -> None:
+        """Called on a virtual clock when nothing can ever run again; may raise."""
 
     def _scheduled_timers(self) -> list[TimerHandle]:
         """The timer heap's live and lazily-dropped entries (for tests and debugging)."""

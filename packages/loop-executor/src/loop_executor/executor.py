@@ -37,6 +37,9 @@ class LoopExecutor:
         self._loop = loop
         self._default: concurrent.futures.Executor | None = None
         self._shutdown_called = False
+        # Work a virtual clock must not jump past (see real_time_work_in_flight).
+        self._running: set[concurrent.futures.Future[Any]] = set()
+        self._joining = False
 
     def _default_executor(self) -> concurrent.futures.Executor:
         if self._shutdown_called:
@@ -62,7 +65,17 @@ class LoopExecutor:
             raise TypeError("coroutines cannot be used with run_in_executor()")
         if executor is None:
             executor = self._default_executor()
-        return wrap_future(executor.submit(func, *args), loop=self._loop)
+        submitted = executor.submit(func, *args)
+        future = wrap_future(submitted, loop=self._loop)
+        # Registered after wrap_future's own callback, so the result is on its
+        # way to the loop before the work stops counting as in flight.
+        self._running.add(submitted)
+        submitted.add_done_callback(self._running.discard)
+        return future
+
+    def real_time_work_in_flight(self) -> bool:
+        """Whether a thread of this extension is still working (read by virtual clocks)."""
+        return bool(self._running) or self._joining
 
     @property
     def default_executor(self) -> concurrent.futures.Executor | None:
@@ -86,6 +99,7 @@ class LoopExecutor:
             target=self._join_in_thread, args=(executor, done), name="loop-executor-shutdown"
         )
         joiner.start()
+        self._joining = True
         try:
             await asyncio.wait_for(asyncio.shield(done), timeout)
         except TimeoutError:
@@ -98,6 +112,8 @@ class LoopExecutor:
             executor.shutdown(wait=False)
         else:
             joiner.join()
+        finally:
+            self._joining = False
 
     def _join_in_thread(self, executor: concurrent.futures.Executor, done: Any) -> None:
         try:

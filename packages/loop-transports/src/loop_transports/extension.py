@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from loop_transports import connect, datagram, pipes, sendfile, servers, subprocess_transport
@@ -23,6 +24,23 @@ class NetworkMethods:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        # Children being started or still running: work in real time that a
+        # virtual clock must not jump past (see real_time_work_in_flight).
+        self._starting = 0
+        self._children: weakref.WeakSet[asyncio.SubprocessTransport] = weakref.WeakSet()
+
+    def real_time_work_in_flight(self) -> bool:
+        """Whether a child process is being started or is still running."""
+        return self._starting > 0 or any(child.get_returncode() is None for child in self._children)
+
+    async def _child(self, starting: Coroutine[Any, Any, tuple[Any, Any]]) -> tuple[Any, Any]:
+        self._starting += 1
+        try:
+            transport, protocol = await starting
+        finally:
+            self._starting -= 1
+        self._children.add(transport)
+        return transport, protocol
 
     async def create_connection(
         self, protocol_factory: Callable[[], Any], host: Any, port: Any, **options: Any
@@ -67,15 +85,17 @@ class NetworkMethods:
     async def subprocess_exec(
         self, protocol_factory: Callable[[], Any], program: Any, *args: Any, **options: Any
     ) -> tuple[Any, Any]:
-        return await subprocess_transport.subprocess_exec(
-            self._loop, protocol_factory, program, *args, **options
+        return await self._child(
+            subprocess_transport.subprocess_exec(
+                self._loop, protocol_factory, program, *args, **options
+            )
         )
 
     async def subprocess_shell(
         self, protocol_factory: Callable[[], Any], cmd: Any, **options: Any
     ) -> tuple[Any, Any]:
-        return await subprocess_transport.subprocess_shell(
-            self._loop, protocol_factory, cmd, **options
+        return await self._child(
+            subprocess_transport.subprocess_shell(self._loop, protocol_factory, cmd, **options)
         )
 
     async def sendfile(
