@@ -436,9 +436,15 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(python=DEFAULT_PYTHON, reuse_venv=False)
-@nox.parametrize("package", list(PACKAGES))
+@nox.parametrize("package", [*PACKAGES, "install-docs"])
 def alone(session: nox.Session, package: str) -> None:
-    """One package in an empty venv with only its declared dependencies; its tests."""
+    """One package in an empty venv with only its declared dependencies; its tests.
+
+    ``install-docs`` runs the install commands of docs/install.rst as written.
+    """
+    if package == "install-docs":
+        session.run("python", str(ROOT / "tools" / "check_install_docs.py"))
+        return
     wheels = build_wheels(session, "pure")
     chosen = [wheels[d] for d in [*SIBLINGS[package], package]]
     session.install(*map(str, chosen), *TEST_REQUIREMENTS)
