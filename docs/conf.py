@@ -28,16 +28,24 @@ project = "loop"
 author = "The loop developers"
 copyright = "2026, the loop developers"
 
+# Local extensions (benchmark charts) live in docs/_ext.
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+
 extensions = [
+    "benchmark_charts",
+    "conformance_table",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
 ]
 
-exclude_patterns = ["_build", "requirements.txt"]
+exclude_patterns = ["_build", "_ext", "_generated", "requirements.txt"]
 
 html_theme = "alabaster"
+html_static_path = ["_static"]
+# Long dotted names wrap inside table cells instead of widening the page.
+html_css_files = ["tables.css"]
 html_theme_options = {
     "description": "A fast, typed implementation of asyncio's design",
     "fixed_sidebar": True,

@@ -217,10 +217,16 @@ def main() -> None:
             print(f"compat_table.py: Python {version} not found, left out", file=sys.stderr)
             continue
         seen[version] = json.loads(out)
+    # Public names first: a private one (asyncio's _timer_handle_cancelled)
+    # is listed because AbstractEventLoop has it, not because users call it.
     names = sorted(
-        set().union(*(set(s["names"]) for s in seen.values())), key=lambda n: (n.lower(), n)
+        set().union(*(set(s["names"]) for s in seen.values())),
+        key=lambda n: (n.startswith("_"), n.lower(), n),
     )
-    methods = sorted(set().union(*(set(s["methods"]) for s in seen.values())))
+    methods = sorted(
+        set().union(*(set(s["methods"]) for s in seen.values())),
+        key=lambda n: (n.startswith("_"), n),
+    )
     rows = ["   name,kind,provided by,status,Python"]
     for method in methods:
         provider, status = classify_method(method)
@@ -251,6 +257,7 @@ listed under "Details libraries rely on" in :doc:`conformance`.
 .. csv-table::
    :header-rows: 1
    :widths: 22 12 26 30 10
+   :class: compat
 
 {chr(10).join(rows)}
 """
