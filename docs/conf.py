@@ -47,6 +47,9 @@ html_static_path = ["_static"]
 # Long dotted names wrap inside table cells instead of widening the page.
 html_css_files = ["tables.css"]
 html_theme_options = {
+    # Wide enough for the compatibility table, narrow enough for a 1280 px window.
+    "page_width": "1200px",
+    "sidebar_width": "220px",
     "description": "A fast, typed implementation of asyncio's design",
     "fixed_sidebar": True,
 }

@@ -91,7 +91,8 @@ def draw(title: str, header: list[str], rows: list[list[str]], path: Path) -> No
 
 
 def table_rst(header: list[str], rows: list[list[str]]) -> str:
-    lines = [".. list-table::", "   :header-rows: 1", ""]
+    widths = " ".join(["4"] + ["1"] * (len(header) - 1))  # room for the workload's name
+    lines = [".. list-table::", "   :header-rows: 1", f"   :widths: {widths}", ""]
     for row in [header, *rows]:
         lines.append(f"   * - {row[0]}")
         lines.extend(f"     - {cell}" for cell in row[1:])
