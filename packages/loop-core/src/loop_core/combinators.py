@@ -12,7 +12,7 @@ import collections
 import math
 import types
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator, Iterable, Iterator
-from typing import Any, TypeVar, cast, overload
+from typing import Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
 from loop_core.futures import Future, isfuture
 
@@ -30,6 +30,16 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_T1 = TypeVar("_T1")
+_T2 = TypeVar("_T2")
+_T3 = TypeVar("_T3")
+_T4 = TypeVar("_T4")
+_T5 = TypeVar("_T5")
+_T6 = TypeVar("_T6")
+_FT = TypeVar("_FT", bound="asyncio.Future[Any]")
+
+# What the combinators accept, as typeshed spells it for asyncio's.
+_FutureLike: TypeAlias = "asyncio.Future[_T] | Awaitable[_T]"
 
 FIRST_COMPLETED = asyncio.FIRST_COMPLETED
 FIRST_EXCEPTION = asyncio.FIRST_EXCEPTION
@@ -76,6 +86,20 @@ async def sleep(delay: float, result: Any = None) -> Any:
 
 async def _await_any(awaitable: Awaitable[_T]) -> _T:
     return await awaitable
+
+
+# The overlaps below are typeshed's too: a Future is also an Awaitable, and the
+# first matching overload wins.
+@overload
+def ensure_future(  # type: ignore[overload-overlap]
+    obj: _FT, *, loop: asyncio.AbstractEventLoop | None = None
+) -> _FT: ...
+
+
+@overload
+def ensure_future(
+    obj: Awaitable[_T], *, loop: asyncio.AbstractEventLoop | None = None
+) -> asyncio.Task[_T]: ...
 
 
 def ensure_future(
@@ -137,7 +161,162 @@ class _GatheringFuture(Future[list[Any]]):
         return cancelled_any
 
 
-def gather(*aws: Awaitable[Any], return_exceptions: bool = False) -> asyncio.Future[list[Any]]:
+@overload
+def gather(  # type: ignore[overload-overlap]
+    aw1: _FutureLike[_T1], /, *, return_exceptions: Literal[False] = False
+) -> asyncio.Future[tuple[_T1]]: ...
+
+
+@overload
+def gather(  # type: ignore[overload-overlap]
+    aw1: _FutureLike[_T1], aw2: _FutureLike[_T2], /, *, return_exceptions: Literal[False] = False
+) -> asyncio.Future[tuple[_T1, _T2]]: ...
+
+
+@overload
+def gather(  # type: ignore[overload-overlap]
+    aw1: _FutureLike[_T1],
+    aw2: _FutureLike[_T2],
+    aw3: _FutureLike[_T3],
+    /,
+    *,
+    return_exceptions: Literal[False] = False,
+) -> asyncio.Future[tuple[_T1, _T2, _T3]]: ...
+
+
+@overload
+def gather(  # type: ignore[overload-overlap]
+    aw1: _FutureLike[_T1],
+    aw2: _FutureLike[_T2],
+    aw3: _FutureLike[_T3],
+    aw4: _FutureLike[_T4],
+    /,
+    *,
+    return_exceptions: Literal[False] = False,
+) -> asyncio.Future[tuple[_T1, _T2, _T3, _T4]]: ...
+
+
+@overload
+def gather(  # type: ignore[overload-overlap]
+    aw1: _FutureLike[_T1],
+    aw2: _FutureLike[_T2],
+    aw3: _FutureLike[_T3],
+    aw4: _FutureLike[_T4],
+    aw5: _FutureLike[_T5],
+    /,
+    *,
+    return_exceptions: Literal[False] = False,
+) -> asyncio.Future[tuple[_T1, _T2, _T3, _T4, _T5]]: ...
+
+
+@overload
+def gather(  # type: ignore[overload-overlap]
+    aw1: _FutureLike[_T1],
+    aw2: _FutureLike[_T2],
+    aw3: _FutureLike[_T3],
+    aw4: _FutureLike[_T4],
+    aw5: _FutureLike[_T5],
+    aw6: _FutureLike[_T6],
+    /,
+    *,
+    return_exceptions: Literal[False] = False,
+) -> asyncio.Future[tuple[_T1, _T2, _T3, _T4, _T5, _T6]]: ...
+
+
+@overload
+def gather(  # type: ignore[overload-overlap]
+    *aws: _FutureLike[_T], return_exceptions: Literal[False] = False
+) -> asyncio.Future[list[_T]]: ...
+
+
+@overload
+def gather(
+    aw1: _FutureLike[_T1], /, *, return_exceptions: bool
+) -> asyncio.Future[tuple[_T1 | BaseException]]: ...
+
+
+@overload
+def gather(
+    aw1: _FutureLike[_T1], aw2: _FutureLike[_T2], /, *, return_exceptions: bool
+) -> asyncio.Future[tuple[_T1 | BaseException, _T2 | BaseException]]: ...
+
+
+@overload
+def gather(
+    aw1: _FutureLike[_T1],
+    aw2: _FutureLike[_T2],
+    aw3: _FutureLike[_T3],
+    /,
+    *,
+    return_exceptions: bool,
+) -> asyncio.Future[tuple[_T1 | BaseException, _T2 | BaseException, _T3 | BaseException]]: ...
+
+
+@overload
+def gather(
+    aw1: _FutureLike[_T1],
+    aw2: _FutureLike[_T2],
+    aw3: _FutureLike[_T3],
+    aw4: _FutureLike[_T4],
+    /,
+    *,
+    return_exceptions: bool,
+) -> asyncio.Future[
+    tuple[_T1 | BaseException, _T2 | BaseException, _T3 | BaseException, _T4 | BaseException]
+]: ...
+
+
+@overload
+def gather(
+    aw1: _FutureLike[_T1],
+    aw2: _FutureLike[_T2],
+    aw3: _FutureLike[_T3],
+    aw4: _FutureLike[_T4],
+    aw5: _FutureLike[_T5],
+    /,
+    *,
+    return_exceptions: bool,
+) -> asyncio.Future[
+    tuple[
+        _T1 | BaseException,
+        _T2 | BaseException,
+        _T3 | BaseException,
+        _T4 | BaseException,
+        _T5 | BaseException,
+    ]
+]: ...
+
+
+@overload
+def gather(
+    aw1: _FutureLike[_T1],
+    aw2: _FutureLike[_T2],
+    aw3: _FutureLike[_T3],
+    aw4: _FutureLike[_T4],
+    aw5: _FutureLike[_T5],
+    aw6: _FutureLike[_T6],
+    /,
+    *,
+    return_exceptions: bool,
+) -> asyncio.Future[
+    tuple[
+        _T1 | BaseException,
+        _T2 | BaseException,
+        _T3 | BaseException,
+        _T4 | BaseException,
+        _T5 | BaseException,
+        _T6 | BaseException,
+    ]
+]: ...
+
+
+@overload
+def gather(
+    *aws: _FutureLike[_T], return_exceptions: bool
+) -> asyncio.Future[list[_T | BaseException]]: ...
+
+
+def gather(*aws: Awaitable[Any], return_exceptions: bool = False) -> asyncio.Future[Any]:
     """Run *aws* concurrently; the result is the list of their results, in order.
 
     Without *return_exceptions* the first exception is raised (the others keep
@@ -207,7 +386,7 @@ def gather(*aws: Awaitable[Any], return_exceptions: bool = False) -> asyncio.Fut
     return cast("asyncio.Future[list[Any]]", outer)
 
 
-def shield(arg: Awaitable[_T]) -> asyncio.Future[_T]:
+def shield(arg: _FutureLike[_T]) -> asyncio.Future[_T]:
     """Protect *arg* from cancellation of the awaiting task.
 
     Cancelling the returned future (or the task awaiting it) leaves *arg*
@@ -248,11 +427,11 @@ def _check_futures_argument(fs: object, what: str) -> None:
 
 
 async def wait(
-    fs: Iterable[Any],
+    fs: Iterable[_FT],
     *,
     timeout: float | None = None,
     return_when: str = ALL_COMPLETED,
-) -> tuple[set[Any], set[Any]]:
+) -> tuple[set[_FT], set[_FT]]:
     """Wait for the futures and tasks in *fs*; return the sets ``(done, pending)``.
 
     *return_when* is FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED; after
@@ -320,10 +499,10 @@ def _done_or_timed_out(item: Any) -> Any:
     return item
 
 
-class _AsCompleted:
+class _AsCompleted(Generic[_T]):
     """What :func:`as_completed` returns: iterable both ways."""
 
-    def __init__(self, aws: Iterable[Awaitable[Any]], timeout: float | None) -> None:
+    def __init__(self, aws: Iterable[_FutureLike[_T]], timeout: float | None) -> None:
         loop = asyncio.get_event_loop()
         self._todo = {ensure_future(aw, loop=loop) for aw in set(aws)}
         self._left = len(self._todo)
@@ -372,26 +551,29 @@ class _AsCompleted:
         item = self._finished.popleft() if self._finished else await self._new_waiter()
         return _done_or_timed_out(item).result()  # done: result() is what awaiting gives
 
-    def __iter__(self) -> Iterator[Coroutine[Any, Any, Any]]:
+    def __iter__(self) -> Iterator[Awaitable[_T]]:
         return self
 
-    def __next__(self) -> Coroutine[Any, Any, Any]:
+    def __next__(self) -> Awaitable[_T]:
         if self._left <= 0:
             raise StopIteration
         self._left -= 1
         return self._next_result()
 
-    def __aiter__(self) -> AsyncIterator[Any]:
+    def __aiter__(self) -> AsyncIterator[asyncio.Future[_T]]:
         return self
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> asyncio.Future[_T]:
         if self._left <= 0:
             raise StopAsyncIteration
         self._left -= 1
-        return await self._next_done()
+        done: asyncio.Future[_T] = await self._next_done()
+        return done
 
 
-def as_completed(fs: Iterable[Awaitable[_T]], *, timeout: float | None = None) -> Any:
+def as_completed(
+    fs: Iterable[_FutureLike[_T]], *, timeout: float | None = None
+) -> _AsCompleted[_T]:
     """Yield the awaitables of *fs* as they finish.
 
     ``for aw in as_completed(fs)`` gives awaitables returning each result in

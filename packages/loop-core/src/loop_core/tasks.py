@@ -50,11 +50,11 @@ _leave_task: Callable[[Any, Any], None] = asyncio._leave_task
 
 
 def create_task(
-    coro: Coroutine[Any, Any, _T],
+    coro: Generator[Any, None, _T] | Coroutine[Any, Any, _T],
     *,
     name: str | None = None,
     context: contextvars.Context | None = None,
-) -> asyncio.Future[_T]:
+) -> asyncio.Task[_T]:
     """Schedule *coro* as a task of the running loop and return the task."""
     loop = asyncio.get_running_loop()
     if context is None:
@@ -62,12 +62,12 @@ def create_task(
     return loop.create_task(coro, name=name, context=context)
 
 
-def current_task(loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Future[Any] | None:
+def current_task(loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Task[Any] | None:
     """Return the task running on *loop* (default: the running loop), or ``None``."""
     return asyncio.current_task(loop)
 
 
-def all_tasks(loop: asyncio.AbstractEventLoop | None = None) -> set[asyncio.Future[Any]]:
+def all_tasks(loop: asyncio.AbstractEventLoop | None = None) -> set[asyncio.Task[Any]]:
     """Return the pending tasks of *loop* (default: the running loop)."""
     return set(asyncio.all_tasks(loop))
 
