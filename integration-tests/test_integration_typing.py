@@ -26,3 +26,7 @@ def _load(name: str) -> ModuleType:
 def test_core_program_runs() -> None:
     seen = _load("typing_core").main()
     assert seen == ["typed", ["text", 7], [7, 7, 7], [7, 7], 7, 7, 7, 7, 7, 7, "slept", True, 7]
+
+
+def test_network_program_runs() -> None:
+    assert _load("typing_network").main() == [b"typed!", 0, 42]

@@ -71,7 +71,7 @@ def test_ensure_future_variants(any_loop: asyncio.AbstractEventLoop) -> None:
 
     assert run(any_loop, main()) == ["future", "coro", "awaited"]
     with pytest.raises(TypeError, match="awaitable is required"):
-        lc.ensure_future(42, loop=any_loop)  # type: ignore[arg-type]
+        lc.ensure_future(42, loop=any_loop)  # type: ignore[call-overload]
 
 
 def test_ensure_future_rejects_future_of_other_loop(loop: lc.EventLoop) -> None:
@@ -85,7 +85,7 @@ def test_ensure_future_rejects_future_of_other_loop(loop: lc.EventLoop) -> None:
 
 
 def test_gather_keeps_order_and_dedupes(any_loop: asyncio.AbstractEventLoop) -> None:
-    async def main() -> list[Any]:
+    async def main() -> tuple[str, str, str, str]:
         shared = lc.sleep(0.01, "shared")
         return await lc.gather(lc.sleep(0.02, "slow"), shared, lc.sleep(0, "fast"), shared)
 
@@ -125,8 +125,8 @@ def test_gather_return_exceptions(any_loop: asyncio.AbstractEventLoop) -> None:
     async def fail() -> None:
         raise ValueError("returned")
 
-    async def main() -> list[Any]:
-        cancelled = any_loop.create_future()
+    async def main() -> tuple[object, object, object]:
+        cancelled: asyncio.Future[None] = any_loop.create_future()
         cancelled.cancel()
         return await lc.gather(lc.sleep(0, 1), fail(), cancelled, return_exceptions=True)
 
@@ -222,7 +222,7 @@ def test_wait_bad_input(any_loop: asyncio.AbstractEventLoop) -> None:
             await lc.wait([])
         coro = lc.sleep(0)
         with pytest.raises(TypeError, match="coroutines is forbidden"):
-            await lc.wait([coro])
+            await lc.wait([coro])  # type: ignore[type-var]
         coro.close()
         future = any_loop.create_future()
         with pytest.raises(TypeError, match="expect a list of futures"):
@@ -290,7 +290,7 @@ def test_gather_refusing_a_later_argument_leaves_earlier_children_quiet(loop: lc
 
     async def main() -> None:
         with pytest.raises(TypeError):
-            lc.gather(first(), 42)  # type: ignore[arg-type]
+            lc.gather(first(), 42)  # type: ignore[call-overload]
         for _ in range(3):
             await asyncio.sleep(0)
 
@@ -299,9 +299,9 @@ def test_gather_refusing_a_later_argument_leaves_earlier_children_quiet(loop: lc
 
 
 def test_gather_counts_a_repeated_argument_once(loop: lc.EventLoop) -> None:
-    async def main() -> list[int]:
+    async def main() -> tuple[int, int, int]:
         future: asyncio.Future[int] = loop.create_future()
         loop.call_soon(future.set_result, 7)
         return await lc.gather(future, future, future)
 
-    assert loop.run_until_complete(main()) == [7, 7, 7]
+    assert list(loop.run_until_complete(main())) == [7, 7, 7]

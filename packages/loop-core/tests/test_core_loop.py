@@ -558,6 +558,23 @@ def test_missing_extension_names_the_package(loop: EventLoop) -> None:
         loop.run_until_complete(connect())
 
 
+def test_a_misspelt_keyword_of_an_extension_method_fails_at_once(loop: EventLoop) -> None:
+    # The loop's own signature names every keyword: the mistake is a TypeError
+    # at the call, whether or not the extension package is installed.
+    async def connect() -> None:
+        await loop.create_connection(  # type: ignore[call-arg]
+            asyncio.Protocol, "127.0.0.1", 1, sssl=None
+        )
+
+    with pytest.raises(TypeError, match="sssl"):
+        loop.run_until_complete(connect())
+    with pytest.raises(TypeError, match="keep_alives"):
+        loop.run_until_complete(
+            loop.create_server(asyncio.Protocol, port=0, keep_alives=True)  # type: ignore[call-arg]
+        )
+    assert loop.run_until_complete(asyncio.sleep(0, "still running")) == "still running"
+
+
 def test_extensions_are_discovered_off_the_running_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     # The entry-point scan reads files: it happens as a loop is made, never in
     # a call made inside the running loop (blocking-call detectors flag that).

@@ -16,6 +16,7 @@ import pytest
 
 import loop_core
 from loop_core.testing.leaks import freed_without_collector
+from loop_transports.servers import Server
 
 
 def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -98,6 +99,7 @@ def test_close_and_abort_clients(loop: loop_core.EventLoop) -> None:
     async def main() -> None:
         Hold.instances.clear()
         server = await loop.create_server(Hold, "127.0.0.1", 0)
+        assert isinstance(server, Server)  # close_clients() is asyncio's from 3.13 on
         address = server.sockets[0].getsockname()
         clients = [await loop.create_connection(Hold, *address) for _ in range(4)]
         while len(Hold.instances) < 8:

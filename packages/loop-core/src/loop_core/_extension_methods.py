@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import socket
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+import ssl
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any, Literal, TypeVar, TypeVarTuple, cast
 
 from loop_core.extensions import (
     ExecutorExtension,
     ExtensionFactory,
     MissingExtensionError,
     NetworkExtension,
+    SSLOption,
     TLSExtension,
     discover_extensions,
 )
@@ -27,6 +31,8 @@ from loop_core.extensions import (
 __all__ = ["ExtensionMethods"]
 
 _T = TypeVar("_T")
+_ProtocolT = TypeVar("_ProtocolT", bound=asyncio.BaseProtocol)
+_Ts = TypeVarTuple("_Ts")
 
 
 class ExtensionMethods:
@@ -84,7 +90,10 @@ class ExtensionMethods:
         return pool
 
     def run_in_executor(
-        self, executor: concurrent.futures.Executor | None, func: Callable[..., _T], *args: Any
+        self,
+        executor: concurrent.futures.Executor | None,
+        func: Callable[[*_Ts], _T],
+        *args: *_Ts,
     ) -> asyncio.Future[_T]:
         """Run ``func(*args)`` in *executor* (``None``: the default pool). Needs loop-executor."""
         if self._closed:
@@ -122,96 +131,262 @@ class ExtensionMethods:
 
     async def create_connection(
         self,
-        protocol_factory: Callable[[], Any],
-        host: Any = None,
-        port: Any = None,
-        **options: Any,
-    ) -> tuple[Any, Any]:
+        protocol_factory: Callable[[], _ProtocolT],
+        host: str | None = None,
+        port: int | str | None = None,
+        *,
+        ssl: SSLOption = None,
+        family: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+        sock: socket.socket | None = None,
+        local_addr: tuple[str, int] | None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        happy_eyeballs_delay: float | None = None,
+        interleave: int | None = None,
+        all_errors: bool = False,
+    ) -> tuple[asyncio.Transport, _ProtocolT]:
         """Open a stream connection; see :mod:`loop_transports`. Needs loop-transports."""
         return await self._network("create_connection").create_connection(
-            protocol_factory, host, port, **options
+            self._as_loop(),
+            protocol_factory,
+            host,
+            port,
+            ssl=ssl,
+            family=family,
+            proto=proto,
+            flags=flags,
+            sock=sock,
+            local_addr=local_addr,
+            server_hostname=server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+            happy_eyeballs_delay=happy_eyeballs_delay,
+            interleave=interleave,
+            all_errors=all_errors,
         )
 
     async def create_server(
         self,
-        protocol_factory: Callable[[], Any],
-        host: Any = None,
-        port: Any = None,
-        **options: Any,
-    ) -> Any:
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        host: str | Sequence[str] | None = None,
+        port: int | str | None = None,
+        *,
+        family: int = socket.AF_UNSPEC,
+        flags: int = socket.AI_PASSIVE,
+        sock: socket.socket | None = None,
+        backlog: int = 100,
+        ssl: SSLOption = None,
+        reuse_address: bool | None = None,
+        reuse_port: bool | None = None,
+        keep_alive: bool | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+    ) -> asyncio.Server:
         """Start a stream server; see :mod:`loop_transports`. Needs loop-transports."""
         return await self._network("create_server").create_server(
-            protocol_factory, host, port, **options
+            self._as_loop(),
+            protocol_factory,
+            host,
+            port,
+            family=family,
+            flags=flags,
+            sock=sock,
+            backlog=backlog,
+            ssl=ssl,
+            reuse_port=reuse_port,
+            keep_alive=keep_alive,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+            start_serving=start_serving,
         )
 
     async def create_unix_connection(
-        self, protocol_factory: Callable[[], Any], path: str | None = None, **options: Any
-    ) -> tuple[Any, Any]:
+        self,
+        protocol_factory: Callable[[], _ProtocolT],
+        path: str | bytes | os.PathLike[str] | None = None,
+        *,
+        ssl: SSLOption = None,
+        sock: socket.socket | None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> tuple[asyncio.Transport, _ProtocolT]:
         """Open a Unix stream connection. Needs loop-transports."""
         return await self._network("create_unix_connection").create_unix_connection(
-            protocol_factory, path, **options
+            self._as_loop(),
+            protocol_factory,
+            path,
+            ssl=ssl,
+            sock=sock,
+            server_hostname=server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
         )
 
     async def create_unix_server(
-        self, protocol_factory: Callable[[], Any], path: str | None = None, **options: Any
-    ) -> Any:
+        self,
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        path: str | bytes | os.PathLike[str] | None = None,
+        *,
+        sock: socket.socket | None = None,
+        backlog: int = 100,
+        ssl: SSLOption = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+        cleanup_socket: bool = True,
+    ) -> asyncio.Server:
         """Start a Unix stream server. Needs loop-transports."""
         return await self._network("create_unix_server").create_unix_server(
-            protocol_factory, path, **options
+            self._as_loop(),
+            protocol_factory,
+            path,
+            sock=sock,
+            backlog=backlog,
+            ssl=ssl,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+            start_serving=start_serving,
+            cleanup_socket=cleanup_socket,
         )
 
     async def create_datagram_endpoint(
         self,
-        protocol_factory: Callable[[], Any],
-        local_addr: Any = None,
-        remote_addr: Any = None,
-        **options: Any,
-    ) -> tuple[Any, Any]:
+        protocol_factory: Callable[[], _ProtocolT],
+        local_addr: tuple[str, int] | str | None = None,
+        remote_addr: tuple[str, int] | str | None = None,
+        *,
+        family: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+        reuse_port: bool | None = None,
+        allow_broadcast: bool | None = None,
+        sock: socket.socket | None = None,
+    ) -> tuple[asyncio.DatagramTransport, _ProtocolT]:
         """Open a datagram endpoint. Needs loop-transports."""
         return await self._network("create_datagram_endpoint").create_datagram_endpoint(
-            protocol_factory, local_addr=local_addr, remote_addr=remote_addr, **options
+            self._as_loop(),
+            protocol_factory,
+            local_addr,
+            remote_addr,
+            family=family,
+            proto=proto,
+            flags=flags,
+            reuse_port=reuse_port,
+            allow_broadcast=allow_broadcast,
+            sock=sock,
         )
 
     async def connect_accepted_socket(
-        self, protocol_factory: Callable[[], Any], sock: socket.socket, **options: Any
-    ) -> tuple[Any, Any]:
+        self,
+        protocol_factory: Callable[[], _ProtocolT],
+        sock: socket.socket,
+        *,
+        ssl: SSLOption = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> tuple[asyncio.Transport, _ProtocolT]:
         """Wrap an accepted socket in a transport. Needs loop-transports."""
         return await self._network("connect_accepted_socket").connect_accepted_socket(
-            protocol_factory, sock, **options
+            self._as_loop(),
+            protocol_factory,
+            sock,
+            ssl=ssl,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
         )
 
     async def connect_read_pipe(
-        self, protocol_factory: Callable[[], Any], pipe: Any
-    ) -> tuple[Any, Any]:
+        self, protocol_factory: Callable[[], _ProtocolT], pipe: Any
+    ) -> tuple[asyncio.ReadTransport, _ProtocolT]:
         """Wrap the read end of a pipe in a transport. Needs loop-transports."""
-        return await self._network("connect_read_pipe").connect_read_pipe(protocol_factory, pipe)
+        return await self._network("connect_read_pipe").connect_read_pipe(
+            self._as_loop(), protocol_factory, pipe
+        )
 
     async def connect_write_pipe(
-        self, protocol_factory: Callable[[], Any], pipe: Any
-    ) -> tuple[Any, Any]:
+        self, protocol_factory: Callable[[], _ProtocolT], pipe: Any
+    ) -> tuple[asyncio.WriteTransport, _ProtocolT]:
         """Wrap the write end of a pipe in a transport. Needs loop-transports."""
-        return await self._network("connect_write_pipe").connect_write_pipe(protocol_factory, pipe)
+        return await self._network("connect_write_pipe").connect_write_pipe(
+            self._as_loop(), protocol_factory, pipe
+        )
 
     async def subprocess_exec(
-        self, protocol_factory: Callable[[], Any], program: Any, *args: Any, **options: Any
-    ) -> tuple[Any, Any]:
+        self,
+        protocol_factory: Callable[[], _ProtocolT],
+        program: Any,
+        *args: Any,
+        stdin: int | IO[Any] | None = subprocess.PIPE,
+        stdout: int | IO[Any] | None = subprocess.PIPE,
+        stderr: int | IO[Any] | None = subprocess.PIPE,
+        universal_newlines: Literal[False] = False,
+        shell: Literal[False] = False,
+        bufsize: Literal[0] = 0,
+        encoding: None = None,
+        errors: None = None,
+        text: Literal[False] | None = None,
+        **kwargs: Any,  # the rest of subprocess.Popen's keywords, as typeshed has them
+    ) -> tuple[asyncio.SubprocessTransport, _ProtocolT]:
         """Run *program* as a child process. Needs loop-transports."""
         return await self._network("subprocess_exec").subprocess_exec(
-            protocol_factory, program, *args, **options
+            self._as_loop(),
+            protocol_factory,
+            program,
+            *args,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            universal_newlines=universal_newlines,
+            shell=shell,
+            bufsize=bufsize,
+            encoding=encoding,
+            errors=errors,
+            text=text,
+            **kwargs,
         )
 
     async def subprocess_shell(
-        self, protocol_factory: Callable[[], Any], cmd: Any, **options: Any
-    ) -> tuple[Any, Any]:
+        self,
+        protocol_factory: Callable[[], _ProtocolT],
+        cmd: bytes | str,
+        *,
+        stdin: int | IO[Any] | None = subprocess.PIPE,
+        stdout: int | IO[Any] | None = subprocess.PIPE,
+        stderr: int | IO[Any] | None = subprocess.PIPE,
+        universal_newlines: Literal[False] = False,
+        shell: Literal[True] = True,
+        bufsize: Literal[0] = 0,
+        encoding: None = None,
+        errors: None = None,
+        text: Literal[False] | None = None,
+        **kwargs: Any,  # the rest of subprocess.Popen's keywords, as typeshed has them
+    ) -> tuple[asyncio.SubprocessTransport, _ProtocolT]:
         """Run *cmd* through the shell. Needs loop-transports."""
         return await self._network("subprocess_shell").subprocess_shell(
-            protocol_factory, cmd, **options
+            self._as_loop(),
+            protocol_factory,
+            cmd,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            universal_newlines=universal_newlines,
+            shell=shell,
+            bufsize=bufsize,
+            encoding=encoding,
+            errors=errors,
+            text=text,
+            **kwargs,
         )
 
     async def sendfile(
         self,
-        transport: Any,
-        file: Any,
+        transport: asyncio.WriteTransport,
+        file: IO[bytes],
         offset: int = 0,
         count: int | None = None,
         *,
@@ -219,13 +394,13 @@ class ExtensionMethods:
     ) -> int:
         """Send a file over a transport. Needs loop-transports."""
         return await self._network("sendfile").sendfile(
-            transport, file, offset, count, fallback=fallback
+            self._as_loop(), transport, file, offset, count, fallback=fallback
         )
 
     async def sock_sendfile(
         self,
         sock: socket.socket,
-        file: Any,
+        file: IO[bytes],
         offset: int = 0,
         count: int | None = None,
         *,
@@ -233,11 +408,32 @@ class ExtensionMethods:
     ) -> int:
         """Send a file over a socket. Needs loop-transports."""
         return await self._network("sock_sendfile").sock_sendfile(
-            sock, file, offset, count, fallback=bool(fallback)
+            self._as_loop(), sock, file, offset, count, fallback=bool(fallback)
         )
 
     async def start_tls(
-        self, transport: Any, protocol: Any, sslcontext: Any, **options: Any
-    ) -> Any:
+        self,
+        transport: asyncio.BaseTransport,
+        protocol: asyncio.BaseProtocol,
+        sslcontext: ssl.SSLContext,
+        *,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> asyncio.Transport | None:
         """Upgrade a connection to TLS. Needs loop-ssl."""
-        return await self._tls("start_tls").start_tls(transport, protocol, sslcontext, **options)
+        return await self._tls("start_tls").start_tls(
+            self._as_loop(),
+            transport,
+            protocol,
+            sslcontext,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+        )
+
+    def _as_loop(self) -> asyncio.AbstractEventLoop:
+        # This mixin is only ever a base of EventLoop, an AbstractEventLoop.
+        return cast("asyncio.AbstractEventLoop", self)

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import socket
 import ssl
+import subprocess
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
-from typing import Any, Protocol, TypeVar
+from typing import IO, Any, Literal, Protocol, TypeAlias, TypeVar, TypeVarTuple
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -28,6 +30,7 @@ __all__ = [
     "ExtensionFactory",
     "MissingExtensionError",
     "NetworkExtension",
+    "SSLOption",
     "TLSExtension",
     "discover_extensions",
 ]
@@ -42,6 +45,11 @@ EXTENSION_PACKAGES: Mapping[str, str] = {
 }
 
 _T = TypeVar("_T")
+_ProtocolT = TypeVar("_ProtocolT", bound=asyncio.BaseProtocol)
+_Ts = TypeVarTuple("_Ts")
+
+#: What the ``ssl`` argument of the connection methods takes (typeshed's ``_SSLContext``).
+SSLOption: TypeAlias = "ssl.SSLContext | bool | None"
 
 #: Called with the loop, returns the extension object serving that loop.
 ExtensionFactory = Callable[[asyncio.AbstractEventLoop], object]
@@ -67,8 +75,8 @@ class ExecutorExtension(Protocol):
     def run_in_executor(
         self,
         executor: concurrent.futures.Executor | None,
-        func: Callable[..., _T],
-        *args: object,
+        func: Callable[[*_Ts], _T],
+        *args: *_Ts,
     ) -> asyncio.Future[_T]: ...
 
     def set_default_executor(self, executor: concurrent.futures.Executor) -> None: ...
@@ -105,69 +113,194 @@ class ExecutorExtension(Protocol):
 class NetworkExtension(Protocol):
     """Transports, servers, pipes and subprocesses (provided by loop-transports).
 
-    Each method takes the loop method's arguments; keyword options are passed
-    through unchanged so the loop's signatures stay asyncio's own.
+    Each method is the loop method of the same name with the loop as its first
+    argument, so an implementation can be the function itself, with no layer
+    in between; the signatures are asyncio's (typeshed's), written out.
     """
 
     async def create_connection(
-        self, protocol_factory: Callable[[], Any], host: Any, port: Any, **options: Any
-    ) -> tuple[Any, Any]: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], _ProtocolT],
+        host: str | None = None,
+        port: int | str | None = None,
+        *,
+        ssl: SSLOption = None,
+        family: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+        sock: socket.socket | None = None,
+        local_addr: tuple[str, int] | None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        happy_eyeballs_delay: float | None = None,
+        interleave: int | None = None,
+        all_errors: bool = False,
+    ) -> tuple[asyncio.Transport, _ProtocolT]: ...
 
     async def create_server(
-        self, protocol_factory: Callable[[], Any], host: Any, port: Any, **options: Any
-    ) -> Any: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        host: str | Sequence[str] | None = None,
+        port: int | str | None = None,
+        *,
+        family: int = socket.AF_UNSPEC,
+        flags: int = socket.AI_PASSIVE,
+        sock: socket.socket | None = None,
+        backlog: int = 100,
+        ssl: SSLOption = None,
+        reuse_address: bool | None = None,
+        reuse_port: bool | None = None,
+        keep_alive: bool | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+    ) -> asyncio.Server: ...
 
     async def create_unix_connection(
-        self, protocol_factory: Callable[[], Any], path: Any, **options: Any
-    ) -> tuple[Any, Any]: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], _ProtocolT],
+        path: str | bytes | os.PathLike[str] | None = None,
+        *,
+        ssl: SSLOption = None,
+        sock: socket.socket | None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> tuple[asyncio.Transport, _ProtocolT]: ...
 
     async def create_unix_server(
-        self, protocol_factory: Callable[[], Any], path: Any, **options: Any
-    ) -> Any: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        path: str | bytes | os.PathLike[str] | None = None,
+        *,
+        sock: socket.socket | None = None,
+        backlog: int = 100,
+        ssl: SSLOption = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+        cleanup_socket: bool = True,
+    ) -> asyncio.Server: ...
 
     async def create_datagram_endpoint(
-        self, protocol_factory: Callable[[], Any], **options: Any
-    ) -> tuple[Any, Any]: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], _ProtocolT],
+        local_addr: tuple[str, int] | str | None = None,
+        remote_addr: tuple[str, int] | str | None = None,
+        *,
+        family: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+        reuse_port: bool | None = None,
+        allow_broadcast: bool | None = None,
+        sock: socket.socket | None = None,
+    ) -> tuple[asyncio.DatagramTransport, _ProtocolT]: ...
 
     async def connect_accepted_socket(
-        self, protocol_factory: Callable[[], Any], sock: socket.socket, **options: Any
-    ) -> tuple[Any, Any]: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], _ProtocolT],
+        sock: socket.socket,
+        *,
+        ssl: SSLOption = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> tuple[asyncio.Transport, _ProtocolT]: ...
 
     async def connect_read_pipe(
-        self, protocol_factory: Callable[[], Any], pipe: Any
-    ) -> tuple[Any, Any]: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], _ProtocolT],
+        pipe: Any,
+    ) -> tuple[asyncio.ReadTransport, _ProtocolT]: ...
 
     async def connect_write_pipe(
-        self, protocol_factory: Callable[[], Any], pipe: Any
-    ) -> tuple[Any, Any]: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], _ProtocolT],
+        pipe: Any,
+    ) -> tuple[asyncio.WriteTransport, _ProtocolT]: ...
 
     async def subprocess_exec(
-        self, protocol_factory: Callable[[], Any], program: Any, *args: Any, **options: Any
-    ) -> tuple[Any, Any]: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], _ProtocolT],
+        program: Any,
+        *args: Any,
+        stdin: int | IO[Any] | None = subprocess.PIPE,
+        stdout: int | IO[Any] | None = subprocess.PIPE,
+        stderr: int | IO[Any] | None = subprocess.PIPE,
+        universal_newlines: Literal[False] = False,
+        shell: Literal[False] = False,
+        bufsize: Literal[0] = 0,
+        encoding: None = None,
+        errors: None = None,
+        text: Literal[False] | None = None,
+        **kwargs: Any,  # the rest of subprocess.Popen's keywords, as typeshed has them
+    ) -> tuple[asyncio.SubprocessTransport, _ProtocolT]: ...
 
     async def subprocess_shell(
-        self, protocol_factory: Callable[[], Any], cmd: Any, **options: Any
-    ) -> tuple[Any, Any]: ...
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol_factory: Callable[[], _ProtocolT],
+        cmd: bytes | str,
+        *,
+        stdin: int | IO[Any] | None = subprocess.PIPE,
+        stdout: int | IO[Any] | None = subprocess.PIPE,
+        stderr: int | IO[Any] | None = subprocess.PIPE,
+        universal_newlines: Literal[False] = False,
+        shell: Literal[True] = True,
+        bufsize: Literal[0] = 0,
+        encoding: None = None,
+        errors: None = None,
+        text: Literal[False] | None = None,
+        **kwargs: Any,  # the rest of subprocess.Popen's keywords, as typeshed has them
+    ) -> tuple[asyncio.SubprocessTransport, _ProtocolT]: ...
 
     async def sendfile(
-        self, transport: Any, file: Any, offset: int, count: int | None, *, fallback: bool
+        self,
+        loop: asyncio.AbstractEventLoop,
+        transport: asyncio.WriteTransport,
+        file: IO[bytes],
+        offset: int = 0,
+        count: int | None = None,
+        *,
+        fallback: bool = True,
     ) -> int: ...
 
     async def sock_sendfile(
-        self, sock: socket.socket, file: Any, offset: int, count: int | None, *, fallback: bool
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        file: IO[bytes],
+        offset: int = 0,
+        count: int | None = None,
+        *,
+        fallback: bool = True,
     ) -> int: ...
 
 
 class TLSExtension(Protocol):
-    """TLS over any transport (provided by loop-ssl)."""
+    """TLS over any transport (provided by loop-ssl); the loop comes first, as above."""
 
     async def start_tls(
         self,
-        transport: Any,
-        protocol: Any,
+        loop: asyncio.AbstractEventLoop,
+        transport: asyncio.BaseTransport,
+        protocol: asyncio.BaseProtocol,
         sslcontext: ssl.SSLContext,
-        **options: Any,
-    ) -> Any: ...
+        *,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> asyncio.Transport | None: ...
 
 
 _discovered: dict[str, ExtensionFactory] | None = None

@@ -73,6 +73,11 @@ _stop_when_done: Callable[[Any], None] = getattr(
 )
 
 
+# misc: typeshed types call_soon, call_later, call_at, add_reader and add_writer
+# with a TypeVarTuple, which the compiled LoopCore cannot spell (mypyc); its
+# Callable[..., object] accepts every call typeshed's does. And typeshed keeps
+# the reuse_address keyword of create_datagram_endpoint, which asyncio's loop
+# refuses since Python 3.11 (a TypeError), as ours does.
 class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type: ignore[misc]
     """A complete asyncio event loop.
 

@@ -50,7 +50,7 @@ _leave_task: Callable[[Any, Any], None] = asyncio._leave_task
 
 
 def create_task(
-    coro: Generator[Any, None, _T] | Coroutine[Any, Any, _T],
+    coro: Coroutine[Any, Any, _T],
     *,
     name: str | None = None,
     context: contextvars.Context | None = None,

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING
 
 from loop_ssl.tls import TLSLayer
 
 __all__ = ["TLSMethods", "create_extension", "start_tls"]
+
+if TYPE_CHECKING:
+    from loop_core.extensions import TLSExtension
 
 
 def _check_timeout(name: str, value: float | None) -> None:
@@ -80,15 +83,12 @@ async def start_tls(
 
 
 class TLSMethods:
-    """The TLS methods of one loop."""
+    """The TLS methods of one loop: :func:`start_tls` itself, which takes the loop first."""
+
+    start_tls = staticmethod(start_tls)
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-
-    async def start_tls(
-        self, transport: Any, protocol: Any, sslcontext: ssl.SSLContext, **options: Any
-    ) -> Any:
-        return await start_tls(self._loop, transport, protocol, sslcontext, **options)
 
     def close(self) -> None:
         """Nothing to release: each connection owns its TLS state."""
@@ -97,3 +97,8 @@ class TLSMethods:
 def create_extension(loop: asyncio.AbstractEventLoop) -> TLSMethods:
     """Entry point of the ``tls`` extension."""
     return TLSMethods(loop)
+
+
+if TYPE_CHECKING:
+    # mypy holds the implementation to loop-core's signature here.
+    _conforms: type[TLSExtension] = TLSMethods

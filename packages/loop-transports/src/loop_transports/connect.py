@@ -339,7 +339,7 @@ async def create_connection(
 async def create_unix_connection(
     loop: asyncio.AbstractEventLoop,
     protocol_factory: Callable[[], Any],
-    path: str | bytes | None = None,
+    path: str | bytes | os.PathLike[str] | None = None,
     *,
     ssl: Any = None,
     sock: socket.socket | None = None,

@@ -2,115 +2,51 @@
 
 Registered under the ``loop_core.extensions`` entry-point group, so installing
 loop-transports is all it takes for ``loop.create_connection`` and the rest to
-work on loop-core's loop. Each method forwards to the module that implements
-it; those modules use only the loop's public interface.
+work on loop-core's loop. The methods are the implementing functions
+themselves (each takes the loop first); they use only the loop's public
+interface.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
-import weakref
-from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING
 
-from loop_transports import connect, datagram, pipes, sendfile, servers, subprocess_transport
+from loop_transports import connect, datagram, pipes, servers, subprocess_transport
+from loop_transports import sendfile as sending
+
+if TYPE_CHECKING:
+    from loop_core.extensions import NetworkExtension
 
 __all__ = ["NetworkMethods", "create_extension"]
 
 
 class NetworkMethods:
-    """The network methods of one loop."""
+    """The network methods of one loop: this package's implementations themselves.
+
+    Each takes the loop first, as :class:`loop_core.extensions.NetworkExtension`
+    says; ``loop_core.EventLoop`` passes itself.
+    """
+
+    create_connection = staticmethod(connect.create_connection)
+    create_server = staticmethod(servers.create_server)
+    create_unix_connection = staticmethod(connect.create_unix_connection)
+    create_unix_server = staticmethod(servers.create_unix_server)
+    create_datagram_endpoint = staticmethod(datagram.create_datagram_endpoint)
+    connect_accepted_socket = staticmethod(connect.connect_accepted_socket)
+    connect_read_pipe = staticmethod(pipes.connect_read_pipe)
+    connect_write_pipe = staticmethod(pipes.connect_write_pipe)
+    subprocess_exec = staticmethod(subprocess_transport.subprocess_exec)
+    subprocess_shell = staticmethod(subprocess_transport.subprocess_shell)
+    sendfile = staticmethod(sending.sendfile)
+    sock_sendfile = staticmethod(sending.sock_sendfile)
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        # Children being started or still running: work in real time that a
-        # virtual clock must not jump past (see real_time_work_in_flight).
-        self._starting = 0
-        self._children: weakref.WeakSet[asyncio.SubprocessTransport] = weakref.WeakSet()
 
     def real_time_work_in_flight(self) -> bool:
-        """Whether a child process is being started or is still running."""
-        return self._starting > 0 or any(child.get_returncode() is None for child in self._children)
-
-    async def _child(self, starting: Coroutine[Any, Any, tuple[Any, Any]]) -> tuple[Any, Any]:
-        self._starting += 1
-        try:
-            transport, protocol = await starting
-        finally:
-            self._starting -= 1
-        self._children.add(transport)
-        return transport, protocol
-
-    async def create_connection(
-        self, protocol_factory: Callable[[], Any], host: Any, port: Any, **options: Any
-    ) -> tuple[Any, Any]:
-        return await connect.create_connection(self._loop, protocol_factory, host, port, **options)
-
-    async def create_server(
-        self, protocol_factory: Callable[[], Any], host: Any, port: Any, **options: Any
-    ) -> Any:
-        return await servers.create_server(self._loop, protocol_factory, host, port, **options)
-
-    async def create_unix_connection(
-        self, protocol_factory: Callable[[], Any], path: Any, **options: Any
-    ) -> tuple[Any, Any]:
-        return await connect.create_unix_connection(self._loop, protocol_factory, path, **options)
-
-    async def create_unix_server(
-        self, protocol_factory: Callable[[], Any], path: Any, **options: Any
-    ) -> Any:
-        return await servers.create_unix_server(self._loop, protocol_factory, path, **options)
-
-    async def create_datagram_endpoint(
-        self, protocol_factory: Callable[[], Any], **options: Any
-    ) -> tuple[Any, Any]:
-        return await datagram.create_datagram_endpoint(self._loop, protocol_factory, **options)
-
-    async def connect_accepted_socket(
-        self, protocol_factory: Callable[[], Any], sock: socket.socket, **options: Any
-    ) -> tuple[Any, Any]:
-        return await connect.connect_accepted_socket(self._loop, protocol_factory, sock, **options)
-
-    async def connect_read_pipe(
-        self, protocol_factory: Callable[[], Any], pipe: Any
-    ) -> tuple[Any, Any]:
-        return await pipes.connect_read_pipe(self._loop, protocol_factory, pipe)
-
-    async def connect_write_pipe(
-        self, protocol_factory: Callable[[], Any], pipe: Any
-    ) -> tuple[Any, Any]:
-        return await pipes.connect_write_pipe(self._loop, protocol_factory, pipe)
-
-    async def subprocess_exec(
-        self, protocol_factory: Callable[[], Any], program: Any, *args: Any, **options: Any
-    ) -> tuple[Any, Any]:
-        return await self._child(
-            subprocess_transport.subprocess_exec(
-                self._loop, protocol_factory, program, *args, **options
-            )
-        )
-
-    async def subprocess_shell(
-        self, protocol_factory: Callable[[], Any], cmd: Any, **options: Any
-    ) -> tuple[Any, Any]:
-        return await self._child(
-            subprocess_transport.subprocess_shell(self._loop, protocol_factory, cmd, **options)
-        )
-
-    async def sendfile(
-        self, transport: Any, file: Any, offset: int, count: int | None, *, fallback: bool
-    ) -> int:
-        return await sendfile.sendfile(
-            self._loop, transport, file, offset, count, fallback=fallback
-        )
-
-    async def sock_sendfile(
-        self, sock: socket.socket, file: Any, offset: int, count: int | None, *, fallback: bool
-    ) -> int:
-        return await sendfile.sock_sendfile(
-            self._loop, sock, file, offset, count, fallback=fallback
-        )
+        """Whether a child process is being started or still runs (read by virtual clocks)."""
+        return subprocess_transport.children_at_work(self._loop)
 
     def close(self) -> None:
         """The loop is closing: hand its running children's exit to threads.
@@ -124,3 +60,8 @@ class NetworkMethods:
 def create_extension(loop: asyncio.AbstractEventLoop) -> NetworkMethods:
     """Entry point of the ``network`` extension."""
     return NetworkMethods(loop)
+
+
+if TYPE_CHECKING:
+    # mypy holds the implementations to loop-core's signatures here.
+    _conforms: type[NetworkExtension] = NetworkMethods

@@ -406,7 +406,7 @@ async def create_server(
     loop: asyncio.AbstractEventLoop,
     protocol_factory: Callable[[], Any],
     host: str | Iterable[str] | None = None,
-    port: int | None = None,
+    port: int | str | None = None,
     *,
     family: int = socket.AF_UNSPEC,
     flags: int = socket.AI_PASSIVE,

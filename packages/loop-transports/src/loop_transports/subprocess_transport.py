@@ -16,10 +16,12 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any, Literal, NamedTuple, TypeVar
 
 from loop_transports.abstractions import SubprocessTransport
 from loop_transports.base import logger
+
+_ProtocolT = TypeVar("_ProtocolT", bound=asyncio.BaseProtocol)
 
 __all__ = [
     "ChildSubprocessTransport",
@@ -361,19 +363,6 @@ class ChildSubprocessTransport(SubprocessTransport):
                 self._process_exited(self._proc.returncode)
 
 
-def _check_popen_options(options: dict[str, Any]) -> None:
-    if options.pop("universal_newlines", False):
-        raise ValueError("universal_newlines must be False")
-    if options.pop("text", None):
-        raise ValueError("text must be False")
-    if options.pop("encoding", None) is not None:
-        raise ValueError("encoding must be None")
-    if options.pop("errors", None) is not None:
-        raise ValueError("errors must be None")
-    if options.get("bufsize", 0) != 0:
-        raise ValueError("bufsize must be 0")
-
-
 def _kill_and_reap(proc: subprocess.Popen[bytes]) -> None:
     """Blocking: end a child nobody will own and wait for it (in a thread)."""
     try:
@@ -431,18 +420,63 @@ def _reap_in_thread(proc: subprocess.Popen[bytes]) -> None:
     ).start()
 
 
+class _TextOptions(NamedTuple):
+    """Popen's text-mode keywords, which a subprocess transport must leave off."""
+
+    universal_newlines: bool
+    bufsize: int
+    encoding: str | None
+    errors: str | None
+    text: bool | None
+
+
+def _check_text_options(given: _TextOptions) -> None:
+    # Checked at run time too: a caller that is not type-checked gets a clear error.
+    if given.universal_newlines:
+        raise ValueError("universal_newlines must be False")
+    if given.text:
+        raise ValueError("text must be False")
+    if given.encoding is not None:
+        raise ValueError("encoding must be None")
+    if given.errors is not None:
+        raise ValueError("errors must be None")
+    if given.bufsize != 0:
+        raise ValueError("bufsize must be 0")
+
+
+class _LoopChildren:
+    """The children of one loop being started or still running."""
+
+    def __init__(self) -> None:
+        self.starting = 0
+        self.running: weakref.WeakSet[ChildSubprocessTransport] = weakref.WeakSet()
+
+
+_children_of: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopChildren] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def children_at_work(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether a child of *loop* is being started or still runs (for virtual clocks)."""
+    children = _children_of.get(loop)
+    if children is None:
+        return False
+    return children.starting > 0 or any(
+        child.get_returncode() is None for child in children.running
+    )
+
+
 async def _start(
     loop: asyncio.AbstractEventLoop,
-    protocol_factory: Callable[[], Any],
+    protocol_factory: Callable[[], _ProtocolT],
     args: Any,
     shell: bool,
-    stdin: Any,
-    stdout: Any,
-    stderr: Any,
+    stdin: int | IO[Any] | None,
+    stdout: int | IO[Any] | None,
+    stderr: int | IO[Any] | None,
     options: dict[str, Any],
-) -> tuple[Any, Any]:
-    _check_popen_options(options)
-    options.pop("bufsize", None)
+) -> tuple[SubprocessTransport, _ProtocolT]:
     protocol = protocol_factory()
     popen_options = dict(
         options,
@@ -453,50 +487,69 @@ async def _start(
         universal_newlines=False,
         bufsize=0,
     )
-    proc = await _spawn(loop, args, popen_options)
-    if loop.get_debug():
-        logger.debug("process %r created: pid %s", args, proc.pid)
-    piped = tuple(
-        fd for fd, stream in ((0, stdin), (1, stdout), (2, stderr)) if stream == subprocess.PIPE
-    )
-    transport = ChildSubprocessTransport(loop, protocol, proc, piped)
-    await transport._connect()
+    children = _children_of.setdefault(loop, _LoopChildren())
+    children.starting += 1
+    try:
+        proc = await _spawn(loop, args, popen_options)
+        if loop.get_debug():
+            logger.debug("process %r created: pid %s", args, proc.pid)
+        piped = tuple(
+            fd for fd, stream in ((0, stdin), (1, stdout), (2, stderr)) if stream == subprocess.PIPE
+        )
+        # The factory of a subprocess method makes a SubprocessProtocol (asyncio's contract).
+        transport = ChildSubprocessTransport(loop, protocol, proc, piped)  # type: ignore[arg-type]
+        children.running.add(transport)
+        await transport._connect()
+    finally:
+        children.starting -= 1
     return transport, protocol
 
 
 async def subprocess_exec(
     loop: asyncio.AbstractEventLoop,
-    protocol_factory: Callable[[], Any],
+    protocol_factory: Callable[[], _ProtocolT],
     program: Any,
     *args: Any,
-    stdin: Any = subprocess.PIPE,
-    stdout: Any = subprocess.PIPE,
-    stderr: Any = subprocess.PIPE,
-    shell: bool = False,
-    **options: Any,
-) -> tuple[Any, Any]:
+    stdin: int | IO[Any] | None = subprocess.PIPE,
+    stdout: int | IO[Any] | None = subprocess.PIPE,
+    stderr: int | IO[Any] | None = subprocess.PIPE,
+    universal_newlines: Literal[False] = False,
+    shell: Literal[False] = False,
+    bufsize: Literal[0] = 0,
+    encoding: None = None,
+    errors: None = None,
+    text: Literal[False] | None = None,
+    **kwargs: Any,  # the rest of subprocess.Popen's keywords, as typeshed has them
+) -> tuple[SubprocessTransport, _ProtocolT]:
     """Run *program* with *args* (no shell); see the loop method."""
     if shell:
         raise ValueError("shell must be False")
+    _check_text_options(_TextOptions(universal_newlines, bufsize, encoding, errors, text))
     return await _start(
-        loop, protocol_factory, (program, *args), False, stdin, stdout, stderr, options
+        loop, protocol_factory, (program, *args), False, stdin, stdout, stderr, kwargs
     )
 
 
 async def subprocess_shell(
     loop: asyncio.AbstractEventLoop,
-    protocol_factory: Callable[[], Any],
-    cmd: str | bytes,
+    protocol_factory: Callable[[], _ProtocolT],
+    cmd: bytes | str,
     *,
-    stdin: Any = subprocess.PIPE,
-    stdout: Any = subprocess.PIPE,
-    stderr: Any = subprocess.PIPE,
-    shell: bool = True,
-    **options: Any,
-) -> tuple[Any, Any]:
+    stdin: int | IO[Any] | None = subprocess.PIPE,
+    stdout: int | IO[Any] | None = subprocess.PIPE,
+    stderr: int | IO[Any] | None = subprocess.PIPE,
+    universal_newlines: Literal[False] = False,
+    shell: Literal[True] = True,
+    bufsize: Literal[0] = 0,
+    encoding: None = None,
+    errors: None = None,
+    text: Literal[False] | None = None,
+    **kwargs: Any,  # the rest of subprocess.Popen's keywords, as typeshed has them
+) -> tuple[SubprocessTransport, _ProtocolT]:
     """Run *cmd* through the shell; see the loop method."""
     if not isinstance(cmd, (bytes, str)):
         raise ValueError("cmd must be a string")
     if not shell:
         raise ValueError("shell must be True")
-    return await _start(loop, protocol_factory, cmd, True, stdin, stdout, stderr, options)
+    _check_text_options(_TextOptions(universal_newlines, bufsize, encoding, errors, text))
+    return await _start(loop, protocol_factory, cmd, True, stdin, stdout, stderr, kwargs)

@@ -23,9 +23,12 @@ hanging: a deadlocked test fails in about a second.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
+from loop_core.extensions import ExtensionFactory
 from loop_core.loop import EventLoop
+from loop_core.pollers import Poller
 
 __all__ = ["StalledLoopError", "VirtualClockLoop", "new_virtual_clock_loop"]
 
@@ -48,12 +51,19 @@ class VirtualClockLoop(EventLoop):
     :class:`StalledLoopError`. The other keywords are :class:`EventLoop`'s.
     """
 
-    def __init__(self, *, stall_timeout: float = 1.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        stall_timeout: float = 1.0,
+        poller: str | Poller | None = None,
+        extensions: Mapping[str, ExtensionFactory] | None = None,
+        python_futures: bool | None = None,
+    ) -> None:
         if not stall_timeout > 0:
             raise ValueError(
                 f"stall_timeout must be a positive number of seconds, not {stall_timeout!r}"
             )
-        super().__init__(**kwargs)
+        super().__init__(poller=poller, extensions=extensions, python_futures=python_futures)
         self._use_virtual_clock(0.0)
         self._stall_timeout = float(stall_timeout)
 
