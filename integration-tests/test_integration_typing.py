@@ -30,3 +30,7 @@ def test_core_program_runs() -> None:
 
 def test_network_program_runs() -> None:
     assert _load("typing_network").main() == [b"typed!", 0, 42]
+
+
+def test_sync_and_streams_program_runs() -> None:
+    assert _load("typing_sync").main() == [[0, 1], 6, b"ping\n", True, True]

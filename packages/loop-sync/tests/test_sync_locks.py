@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -137,7 +137,7 @@ def test_lock_cancellation_storm_never_deadlocks(any_loop: asyncio.AbstractEvent
 def test_event_wakes_every_waiter(any_loop: asyncio.AbstractEventLoop) -> None:
     event = Event()
 
-    async def main() -> list[bool]:
+    async def main() -> list[Literal[True]]:
         waiters = [any_loop.create_task(event.wait()) for _ in range(1000)]
         await asyncio.sleep(0)
         assert not event.is_set()
@@ -198,7 +198,7 @@ def test_condition_notify_all(any_loop: asyncio.AbstractEventLoop) -> None:
         await asyncio.sleep(0)
         async with condition:
             condition.notify_all()
-        return await asyncio.gather(*waiters)
+        return list(await asyncio.gather(*waiters))
 
     assert run(any_loop, main()) == [True] * 5
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -123,7 +123,7 @@ class CountingLock(Lock):
         super().__init__()
         self.acquired = 0
 
-    async def acquire(self) -> bool:
+    async def acquire(self) -> Literal[True]:
         self.acquired += 1
         return await super().acquire()
 

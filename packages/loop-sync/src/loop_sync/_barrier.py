@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from types import TracebackType
 
 from mypy_extensions import mypyc_attr
 
@@ -52,12 +51,7 @@ class Barrier:
     async def __aenter__(self) -> int:
         return await self.wait()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         return None
 
     @property

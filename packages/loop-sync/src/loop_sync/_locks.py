@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from mypy_extensions import mypyc_attr
 
@@ -32,7 +32,7 @@ class _Acquirable(LoopBound):
     A base class rather than a mixin: mypyc compiles single inheritance only.
     """
 
-    async def acquire(self) -> bool:
+    async def acquire(self) -> Literal[True]:
         raise TypeError(f"{type(self).__name__} does not define acquire()")
 
     def release(self) -> None:
@@ -79,7 +79,7 @@ class Lock(_Acquirable):
         """Return ``True`` if the lock is held."""
         return self._locked
 
-    async def acquire(self) -> bool:
+    async def acquire(self) -> Literal[True]:
         """Wait until the lock is free and take it; waiters are served in order."""
         if not self._locked:
             waiters = self._waiters
@@ -157,7 +157,7 @@ class Event(LoopBound):
         """Reset the flag; later :meth:`wait` calls block again."""
         self._value = False
 
-    async def wait(self) -> bool:
+    async def wait(self) -> Literal[True]:
         """Wait until the flag is set; return ``True``."""
         if self._value:
             return True
@@ -184,7 +184,7 @@ class Condition(_Acquirable):
         """Return ``True`` if the underlying lock is held."""
         return self._lock.locked()
 
-    async def acquire(self) -> bool:
+    async def acquire(self) -> Literal[True]:
         """Acquire the underlying lock."""
         return await self._lock.acquire()
 
@@ -192,7 +192,7 @@ class Condition(_Acquirable):
         """Release the underlying lock."""
         self._lock.release()
 
-    async def wait(self) -> bool:
+    async def wait(self) -> Literal[True]:
         """Release the lock, wait for a notification, re-acquire the lock.
 
         The lock is held again when this returns or raises, even when the
@@ -276,7 +276,7 @@ class Semaphore(_Acquirable):
         """Return ``True`` if :meth:`acquire` would wait."""
         return self._value == 0 or self._waiters.has_waiter_in_line()
 
-    async def acquire(self) -> bool:
+    async def acquire(self) -> Literal[True]:
         """Take a slot, waiting in line if none is free; return ``True``."""
         if self._value > 0 and (
             not self._waiters.futures or not self._waiters.has_waiter_in_line()

@@ -7,6 +7,8 @@ are weakly referenceable, as asyncio's are (see :mod:`loop_sync.locks`).
 
 from __future__ import annotations
 
+import asyncio
+
 from loop_sync import _barrier
 
 __all__ = ["Barrier", "BrokenBarrierError"]
@@ -14,5 +16,7 @@ __all__ = ["Barrier", "BrokenBarrierError"]
 BrokenBarrierError = _barrier.BrokenBarrierError
 
 
-class Barrier(_barrier.Barrier):
+# misc: typeshed says asyncio.Barrier.__aenter__ returns the barrier; asyncio's
+# returns the arrival index (``async with barrier as index``), as ours does.
+class Barrier(_barrier.Barrier, asyncio.Barrier):  # type: ignore[misc]
     """Block each caller of :meth:`wait` until *parties* tasks have called it."""

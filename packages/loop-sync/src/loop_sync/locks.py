@@ -6,36 +6,46 @@ fairness, ``async with`` support, and cancellation that never loses a wake-up
 waiter). Acquiring what is free creates no future at all.
 
 The work is done in :mod:`loop_sync._locks`, which the compiled build turns
-into C. The classes here are ordinary subclasses of those, for one reason:
+into C. The classes here are ordinary subclasses of those, for two reasons:
 instances must be weakly referenceable, as asyncio's are (a registry of
 per-key locks in a ``WeakValueDictionary`` is common), and a mypyc class
-cannot offer that safely, since its deallocator never clears weak references.
+cannot offer that safely, since its deallocator never clears weak references;
+and each is also a subclass of asyncio's class of the same name, so
+``isinstance(lock, asyncio.Lock)`` holds and a type checker accepts ours
+wherever a library annotates asyncio's. Our machinery comes first in the
+method order; asyncio's ``__init__`` and methods are never reached.
+
+(The ``type: ignore[misc]`` on each class: both bases have a private
+``_waiters``, asyncio's a deque and ours a wait queue; what CPython's own
+tests read of it, ``len()`` and truth, both support.)
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from loop_sync import _locks
 
 __all__ = ["BoundedSemaphore", "Condition", "Event", "Lock", "Semaphore"]
 
 
-class Lock(_locks.Lock):
+class Lock(_locks.Lock, asyncio.Lock):  # type: ignore[misc]
     """A mutual-exclusion lock; ``release()`` by whoever holds it."""
 
 
-class Event(_locks.Event):
+class Event(_locks.Event, asyncio.Event):  # type: ignore[misc]
     """A flag that tasks can wait for: :meth:`set` wakes them all."""
 
 
-class Condition(_locks.Condition):
+class Condition(_locks.Condition, asyncio.Condition):  # type: ignore[misc]
     """Wait until notified, holding *lock* (a new :class:`Lock` by default) around it."""
 
 
-class Semaphore(_locks.Semaphore):
+class Semaphore(_locks.Semaphore, asyncio.Semaphore):  # type: ignore[misc]
     """A counter of free slots: :meth:`acquire` takes one, :meth:`release` returns one."""
 
 
-class BoundedSemaphore(Semaphore):
+class BoundedSemaphore(Semaphore, asyncio.BoundedSemaphore):  # type: ignore[misc]
     """A :class:`Semaphore` that refuses to be released above its initial value."""
 
     _bound: int

@@ -7,24 +7,32 @@ Python.
 
 The work is done in :mod:`loop_sync._queues`, which the compiled build turns
 into C. The classes here are ordinary subclasses of those that add the item
-type, ``Queue[T]``, and make instances weakly referenceable, as asyncio's are
-(see :mod:`loop_sync.locks` for why a compiled class cannot be both).
+type, ``Queue[T]``, make instances weakly referenceable, as asyncio's are
+(see :mod:`loop_sync.locks` for why a compiled class cannot be both), and
+derive from asyncio's queue classes too, so ``isinstance`` and type checkers
+accept ours where asyncio's are expected.
 """
 
 from __future__ import annotations
 
+import asyncio
 import types
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from loop_sync import _queues
 from loop_sync._queue_errors import QueueEmpty, QueueFull, QueueShutDown
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
+
 __all__ = ["LifoQueue", "PriorityQueue", "Queue", "QueueEmpty", "QueueFull", "QueueShutDown"]
 
 _T = TypeVar("_T")
+# A priority queue's items are compared with each other (typeshed's bound).
+_OrderedT = TypeVar("_OrderedT", bound="SupportsRichComparison")
 
 
-class Queue(_queues.Queue, Generic[_T]):
+class Queue(_queues.Queue, asyncio.Queue[_T]):
     """A first-in, first-out queue; *maxsize* <= 0 means unbounded."""
 
     # Queue[int] is a types.GenericAlias, as asyncio's (Generic's own alias
@@ -42,16 +50,16 @@ class Queue(_queues.Queue, Generic[_T]):
         def _get(self) -> _T: ...
 
 
-class PriorityQueue(_queues.PriorityQueue, Queue[_T]):
+class PriorityQueue(_queues.PriorityQueue, Queue[_OrderedT], asyncio.PriorityQueue[_OrderedT]):
     """A queue that returns its smallest item first (items must be comparable)."""
 
     if TYPE_CHECKING:
         # The storage hooks come first from the machinery class: typed here.
-        def _put(self, item: _T) -> None: ...
-        def _get(self) -> _T: ...
+        def _put(self, item: _OrderedT) -> None: ...
+        def _get(self) -> _OrderedT: ...
 
 
-class LifoQueue(_queues.LifoQueue, Queue[_T]):
+class LifoQueue(_queues.LifoQueue, Queue[_T], asyncio.LifoQueue[_T]):
     """A queue that returns the most recently added item first."""
 
     if TYPE_CHECKING:

@@ -4,7 +4,10 @@
 size, line or separator, pausing the transport while more than twice its
 *limit* waits unread. :class:`StreamWriter` wraps the transport, and
 :meth:`StreamWriter.drain` blocks while the transport's write buffer is above
-its high-water mark. They work over any asyncio loop's transports.
+its high-water mark. They work over any asyncio loop's transports, and
+both are subclasses of asyncio's classes of the same name, so ``isinstance``
+and type checkers accept them where asyncio's are expected (asyncio's
+``__init__`` and methods are never reached: ours override them all).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import asyncio
 import collections
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 __all__ = [
     "StreamReader",
@@ -30,7 +33,17 @@ DEFAULT_LIMIT = 2**16
 ClientConnected = Callable[["StreamReader", "StreamWriter"], Awaitable[None] | None]
 
 
-class StreamReader:
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+
+def _size_of(separator: ReadableBuffer) -> int:
+    if isinstance(separator, bytes):
+        return len(separator)
+    return memoryview(separator).nbytes
+
+
+class StreamReader(asyncio.StreamReader):
     """Bytes received from a transport, read by coroutines.
 
     *limit* bounds a line or separated chunk (``LimitOverrunError`` past it)
@@ -47,7 +60,7 @@ class StreamReader:
         self._buffer = bytearray()
         self._eof = False
         self._waiter: asyncio.Future[None] | None = None
-        self._exception: BaseException | None = None
+        self._exception: Exception | None = None
         self._transport: asyncio.ReadTransport | None = None
         self._paused = False
 
@@ -71,11 +84,11 @@ class StreamReader:
 
     # Fed by the protocol
 
-    def exception(self) -> BaseException | None:
+    def exception(self) -> Exception | None:
         """The error the connection ended with, if any."""
         return self._exception
 
-    def set_exception(self, exc: BaseException) -> None:
+    def set_exception(self, exc: Exception) -> None:
         """Fail the current and every later read with *exc*."""
         self._exception = exc
         waiter, self._waiter = self._waiter, None
@@ -93,13 +106,13 @@ class StreamReader:
         self._eof = True
         self._wake_waiter()
 
-    def feed_data(self, data: bytes | bytearray | memoryview) -> None:
+    def feed_data(self, data: Iterable[SupportsIndex]) -> None:
         """Append received *data*; pause the transport when too much waits unread."""
         if self._eof:
             raise RuntimeError("feed_data after feed_eof")
         if not data:
             return
-        self._buffer += data
+        self._buffer.extend(data)
         self._wake_waiter()
         if self._transport is not None and not self._paused and len(self._buffer) > 2 * self._limit:
             try:
@@ -206,18 +219,23 @@ class StreamReader:
             self._maybe_resume_transport()
             raise ValueError(exc.args[0]) from None
 
-    async def readuntil(self, separator: bytes | tuple[bytes, ...] = b"\n") -> bytes:
+    async def readuntil(
+        self, separator: ReadableBuffer | tuple[ReadableBuffer, ...] = b"\n"
+    ) -> bytes:
         """Read up to and including the first *separator* (or the earliest-ending
         of several), which stays part of the returned bytes.
 
         At EOF without it: ``IncompleteReadError`` carrying what was there. Past
         the limit: ``LimitOverrunError``, and the data stays in the buffer.
         """
-        separators = separator if isinstance(separator, tuple) else (separator,)
+        separators = [
+            (each, _size_of(each))
+            for each in (separator if isinstance(separator, tuple) else (separator,))
+        ]
         if not separators:
             raise ValueError("Separator should contain at least one element")
-        shortest = min(len(s) for s in separators)
-        longest = max(len(s) for s in separators)
+        shortest = min(size for _, size in separators)
+        longest = max(size for _, size in separators)
         if shortest == 0:
             raise ValueError("Separator should be at least one-byte string")
         if self._exception is not None:
@@ -248,12 +266,14 @@ class StreamReader:
         self._maybe_resume_transport()
         return chunk
 
-    def _find_first(self, separators: tuple[bytes, ...], offset: int) -> tuple[int, int]:
+    def _find_first(
+        self, separators: list[tuple[ReadableBuffer, int]], offset: int
+    ) -> tuple[int, int]:
         start, end = -1, -1
-        for sep in separators:
+        for sep, size in separators:
             found = self._buffer.find(sep, offset)
-            if found != -1 and (end == -1 or found + len(sep) < end):
-                start, end = found, found + len(sep)
+            if found != -1 and (end == -1 or found + size < end):
+                start, end = found, found + size
         return start, end
 
     def __aiter__(self) -> StreamReader:
@@ -284,7 +304,7 @@ class _FlowControl(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_result(None)
 
-    def connection_lost(self, exc: BaseException | None) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self._connection_lost = True
         if not self._paused:
             return
@@ -368,7 +388,7 @@ class StreamReaderProtocol(_FlowControl):
             if self._transport is not None:
                 self._transport.close()
 
-    def connection_lost(self, exc: BaseException | None) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         reader = self._stream_reader
         if reader is not None:
             if exc is None:
@@ -408,7 +428,7 @@ class StreamReaderProtocol(_FlowControl):
             closed.exception()
 
 
-class StreamWriter:
+class StreamWriter(asyncio.StreamWriter):
     """Writing side of a stream connection, wrapping its transport."""
 
     def __init__(

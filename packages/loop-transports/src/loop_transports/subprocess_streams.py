@@ -58,7 +58,7 @@ class _ProcessStreams(_FlowControl, asyncio.SubprocessProtocol):
             assert isinstance(data, bytes)
             reader.feed_data(data)
 
-    def pipe_connection_lost(self, fd: int, exc: BaseException | None) -> None:
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         if fd == 0:
             if exc is None:
                 self._stdin_closed.set_result(None)
