@@ -44,7 +44,7 @@ def test_cancelled_receiver_keeps_the_item_it_was_handed(loop_factory: LoopFacto
     assert received == ["hello"]
 
 
-@pytest.mark.skipif(not loop_core.futures.ACCELERATED, reason="asyncio has no C accelerator")
+@pytest.mark.skipif(not loop_core._futures.ACCELERATED, reason="asyncio has no C accelerator")
 def test_our_loop_makes_asyncio_futures_and_tasks() -> None:
     async def probe() -> tuple[bool, bool, bool, bool]:
         loop = asyncio.get_running_loop()

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import sys
 
-import loop_sync._locks
+import loop_sync._lock_core
 
-_SYNC_COMPILED = str(loop_sync._locks.__file__).endswith(".so")
+_SYNC_COMPILED = str(loop_sync._lock_core.__file__).endswith(".so")
 
 __all__ = ["EXCLUDED", "KNOWN_FAILURES"]
 

@@ -16,7 +16,7 @@ import pytest
 
 from loop_core import EventLoop, Handle, TimerHandle
 from loop_core._core import _heap_pop, _heap_push, _heapify
-from loop_core.handles import format_callback
+from loop_core._handles import format_callback
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
 

@@ -17,7 +17,7 @@ import pytest
 
 import loop_core
 from loop_executor import to_thread
-from loop_executor.resolver import numeric_addrinfo
+from loop_executor._resolver import numeric_addrinfo
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
 

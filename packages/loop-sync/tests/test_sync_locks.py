@@ -343,7 +343,7 @@ def test_primitive_is_bound_to_first_loop(any_loop: asyncio.AbstractEventLoop) -
 def test_reprs(any_loop: asyncio.AbstractEventLoop) -> None:
     # asyncio's format: <module.Class object at 0x... [state, waiters:N]>
     lock = Lock()
-    assert repr(lock) == f"<loop_sync.locks.Lock object at {id(lock):#x} [unlocked]>"
+    assert repr(lock) == f"<loop_sync.Lock object at {id(lock):#x} [unlocked]>"
     assert repr(Event()).endswith(" [unset]>")
     assert "value:2" in repr(Semaphore(2))
 

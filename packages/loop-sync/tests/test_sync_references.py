@@ -69,5 +69,5 @@ def test_public_classes_keep_asyncio_s_hierarchy() -> None:
     assert isinstance(BoundedSemaphore(), Semaphore)
     assert issubclass(PriorityQueue, Queue)
     assert issubclass(LifoQueue, Queue)
-    assert Lock.__module__ == "loop_sync.locks"
-    assert Barrier.__module__ == "loop_sync.barrier"
+    assert Lock.__module__ == "loop_sync"
+    assert Barrier.__module__ == "loop_sync"

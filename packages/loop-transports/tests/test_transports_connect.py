@@ -13,7 +13,7 @@ import pytest
 import loop_core
 from loop_core import MissingExtensionError
 from loop_core.extensions import discover_extensions
-from loop_transports.connect import _race, interleave_families
+from loop_transports._connect import _race, interleave_families
 
 
 def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:

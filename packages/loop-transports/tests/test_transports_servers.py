@@ -16,7 +16,7 @@ import pytest
 
 import loop_core
 from loop_core.testing.leaks import freed_without_collector
-from loop_transports.servers import Server
+from loop_transports._servers import Server
 
 
 def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:

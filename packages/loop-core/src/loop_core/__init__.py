@@ -6,8 +6,7 @@ with nothing else installed. Networking, TLS, thread pools and sync primitives
 come from the sibling packages, which plug in as extensions.
 """
 
-from loop_core._version import __version__
-from loop_core.combinators import (
+from loop_core._combinators import (
     ALL_COMPLETED,
     FIRST_COMPLETED,
     FIRST_EXCEPTION,
@@ -18,14 +17,12 @@ from loop_core.combinators import (
     sleep,
     wait,
 )
-from loop_core.extensions import MissingExtensionError
-from loop_core.futures import Future, PyFuture, isfuture
-from loop_core.handles import Handle, TimerHandle
-from loop_core.loop import EventLoop
-from loop_core.pollers import available_pollers
-from loop_core.runners import EventLoopPolicy, Runner, new_event_loop, run
-from loop_core.taskgroups import TaskGroup
-from loop_core.tasks import (
+from loop_core._futures import Future, PyFuture, isfuture
+from loop_core._handles import Handle, TimerHandle
+from loop_core._loop import EventLoop
+from loop_core._runners import EventLoopPolicy, Runner, new_event_loop, run
+from loop_core._taskgroups import TaskGroup
+from loop_core._tasks import (
     PyTask,
     Task,
     all_tasks,
@@ -34,7 +31,10 @@ from loop_core.tasks import (
     current_task,
     eager_task_factory,
 )
-from loop_core.timeouts import Timeout, timeout, timeout_at, wait_for
+from loop_core._timeouts import Timeout, timeout, timeout_at, wait_for
+from loop_core._version import __version__
+from loop_core.extensions import MissingExtensionError
+from loop_core.pollers import available_pollers
 
 __all__ = [
     "ALL_COMPLETED",

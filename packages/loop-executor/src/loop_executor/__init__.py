@@ -7,10 +7,10 @@ loop-core's loop (it registers the ``executor`` extension). The functions here
 work on stock asyncio loops too.
 """
 
+from loop_executor._bridge import run_coroutine_threadsafe, wrap_future
+from loop_executor._executor import LoopExecutor, to_thread
+from loop_executor._portal import BlockingPortal, start_blocking_portal
 from loop_executor._version import __version__
-from loop_executor.bridge import run_coroutine_threadsafe, wrap_future
-from loop_executor.executor import LoopExecutor, to_thread
-from loop_executor.portal import BlockingPortal, start_blocking_portal
 
 __all__ = [
     "BlockingPortal",

@@ -5,9 +5,8 @@ the ``tls`` extension), and with it every ``ssl=`` argument of
 loop-transports' connections, servers and streams.
 """
 
-from loop_ssl._version import __version__
-from loop_ssl.extension import start_tls
-from loop_ssl.tls import (
+from loop_ssl._extension import start_tls
+from loop_ssl._tls import (
     SSL_HANDSHAKE_TIMEOUT,
     SSL_SHUTDOWN_TIMEOUT,
     SSLTransport,
@@ -15,6 +14,7 @@ from loop_ssl.tls import (
     TLSHandshakeTimeout,
     remember_sessions,
 )
+from loop_ssl._version import __version__
 
 __all__ = [
     "SSL_HANDSHAKE_TIMEOUT",

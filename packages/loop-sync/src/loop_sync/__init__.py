@@ -7,10 +7,10 @@ cancellation never loses a wake-up, and the uncontended path creates no
 future. Exceptions are asyncio's classes where asyncio has them.
 """
 
+from loop_sync._barrier import Barrier, BrokenBarrierError
+from loop_sync._locks import BoundedSemaphore, Condition, Event, Lock, Semaphore
+from loop_sync._queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown
 from loop_sync._version import __version__
-from loop_sync.barrier import Barrier, BrokenBarrierError
-from loop_sync.locks import BoundedSemaphore, Condition, Event, Lock, Semaphore
-from loop_sync.queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown
 
 __all__ = [
     "Barrier",

@@ -7,8 +7,7 @@ subprocess methods, ``sendfile``) work on loop-core's loop: it registers the
 ``network`` extension. The streams API here works on any asyncio loop.
 """
 
-from loop_transports._version import __version__
-from loop_transports.abstractions import (
+from loop_transports._abstractions import (
     BaseProtocol,
     BaseTransport,
     BufferedProtocol,
@@ -21,8 +20,8 @@ from loop_transports.abstractions import (
     Transport,
     WriteTransport,
 )
-from loop_transports.servers import Server
-from loop_transports.streams import (
+from loop_transports._servers import Server
+from loop_transports._streams import (
     StreamReader,
     StreamReaderProtocol,
     StreamWriter,
@@ -31,11 +30,12 @@ from loop_transports.streams import (
     start_server,
     start_unix_server,
 )
-from loop_transports.subprocess_streams import (
+from loop_transports._subprocess_streams import (
     Process,
     create_subprocess_exec,
     create_subprocess_shell,
 )
+from loop_transports._version import __version__
 
 __all__ = [
     "BaseProtocol",

@@ -47,7 +47,7 @@ from typing import Any
 
 import pytest
 
-from loop_core.loop import EventLoop
+from loop_core._loop import EventLoop
 from loop_core.testing.virtual_clock import VirtualClockLoop
 
 __all__ = ["LOOP_KINDS", "LoopChecks", "checked_loop", "open_file_descriptors"]

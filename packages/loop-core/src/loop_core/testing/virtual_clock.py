@@ -26,8 +26,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from loop_core._loop import EventLoop
 from loop_core.extensions import ExtensionFactory
-from loop_core.loop import EventLoop
 from loop_core.pollers import Poller
 
 __all__ = ["StalledLoopError", "VirtualClockLoop", "new_virtual_clock_loop"]

@@ -6,7 +6,7 @@
 this class never redefines one. What it adds is the cold part: the lifecycle
 and asyncio's contracts around it (running-loop registration, async-generator
 hooks), the exception handler, debug mode, signals (:mod:`loop_core._signals`),
-low-level socket calls (:mod:`loop_core.sockets`) and the methods of optional
+low-level socket calls (:mod:`loop_core._sockets`) and the methods of optional
 packages (:mod:`loop_core._extension_methods`).
 """
 
@@ -25,14 +25,12 @@ import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from typing import Any, TypeVar, TypeVarTuple, cast
 
-from loop_core import futures as _futures
-from loop_core import sockets as _sockets
-from loop_core import tasks as _tasks
+from loop_core import _futures, _sockets, _tasks
 from loop_core._core import LoopCore, check_callback
 from loop_core._extension_methods import ExtensionMethods
+from loop_core._futures import isfuture
 from loop_core._signals import SignalHandlers, check_signal
 from loop_core.extensions import ExtensionFactory
-from loop_core.futures import isfuture
 from loop_core.pollers import Poller, create_poller
 
 __all__ = ["EventLoop"]

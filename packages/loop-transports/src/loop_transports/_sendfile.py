@@ -18,7 +18,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from loop_transports.socket_transport import SocketTransport
+from loop_transports._socket_transport import SocketTransport
 
 __all__ = ["sendfile", "sock_sendfile"]
 

@@ -19,9 +19,9 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from loop_transports.base import check_port, logger
-from loop_transports.connect import check_ssl_arguments, wrap_connected_socket
-from loop_transports.socket_transport import _RAW_FAMILY, _RAW_TYPE, SocketTransport
+from loop_transports._base import check_port, logger
+from loop_transports._connect import check_ssl_arguments, wrap_connected_socket
+from loop_transports._socket_transport import _RAW_FAMILY, _RAW_TYPE, SocketTransport
 
 __all__ = ["Server", "create_server", "create_unix_server"]
 

@@ -17,8 +17,8 @@ import ssl as _ssl
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from loop_transports.base import ConnectionOwner, check_port
-from loop_transports.socket_transport import SocketTransport
+from loop_transports._base import ConnectionOwner, check_port
+from loop_transports._socket_transport import SocketTransport
 
 __all__ = [
     "check_ssl_arguments",

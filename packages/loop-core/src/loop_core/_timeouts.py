@@ -16,7 +16,7 @@ from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any, TypeVar, final
 
-from loop_core.combinators import cancel_and_wait, ensure_future
+from loop_core._combinators import cancel_and_wait, ensure_future
 
 __all__ = ["Timeout", "timeout", "timeout_at", "wait_for"]
 

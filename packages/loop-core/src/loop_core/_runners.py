@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from types import FrameType, TracebackType
 from typing import Any, TypeVar
 
-from loop_core.loop import EventLoop
+from loop_core._loop import EventLoop
 
 __all__ = ["EventLoopPolicy", "Runner", "new_event_loop", "run"]
 

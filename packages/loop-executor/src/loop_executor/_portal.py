@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 import loop_core
-from loop_executor.bridge import run_coroutine_threadsafe
+from loop_executor._bridge import run_coroutine_threadsafe
 
 __all__ = ["BlockingPortal", "start_blocking_portal"]
 

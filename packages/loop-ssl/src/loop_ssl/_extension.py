@@ -13,7 +13,7 @@ import asyncio
 import ssl
 from typing import TYPE_CHECKING
 
-from loop_ssl.tls import TLSLayer
+from loop_ssl._tls import TLSLayer
 
 __all__ = ["TLSMethods", "create_extension", "start_tls"]
 

@@ -14,7 +14,7 @@ import types
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator, Iterable, Iterator
 from typing import Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
-from loop_core.futures import Future, isfuture
+from loop_core._futures import Future, isfuture
 
 __all__ = [
     "ALL_COMPLETED",

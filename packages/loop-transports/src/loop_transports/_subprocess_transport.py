@@ -18,8 +18,8 @@ import weakref
 from collections.abc import Callable
 from typing import IO, Any, Literal, NamedTuple, TypeVar
 
-from loop_transports.abstractions import SubprocessTransport
-from loop_transports.base import logger
+from loop_transports._abstractions import SubprocessTransport
+from loop_transports._base import logger
 
 _ProtocolT = TypeVar("_ProtocolT", bound=asyncio.BaseProtocol)
 

@@ -15,8 +15,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from loop_transports.abstractions import Transport
-from loop_transports.base import (
+from loop_transports._abstractions import Transport
+from loop_transports._base import (
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     MAX_READ_SIZE,
     ConnectionOwner,

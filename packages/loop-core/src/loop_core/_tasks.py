@@ -1,7 +1,7 @@
 """Task: a coroutine driven step by step on the loop, itself a Future.
 
 On CPython, :data:`Task` is asyncio's accelerated Task (see
-:mod:`loop_core.futures` for when :class:`PyTask`, loop-core's own, is used
+:mod:`loop_core._futures` for when :class:`PyTask`, loop-core's own, is used
 instead). A :class:`PyTask` step sends into (or throws into) the coroutine
 until it yields a future to wait on; the task then sleeps until that future is
 done. Both kinds are registered with asyncio's own task bookkeeping, so
@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from mypy_extensions import mypyc_attr
 
-from loop_core.futures import ACCELERATED, PyFuture, python_futures_requested
+from loop_core._futures import ACCELERATED, PyFuture, python_futures_requested
 
 _CoroutineType = types.CoroutineType
 

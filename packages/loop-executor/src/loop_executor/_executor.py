@@ -19,8 +19,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from loop_executor.bridge import wrap_future
-from loop_executor.resolver import numeric_addrinfo
+from loop_executor._bridge import wrap_future
+from loop_executor._resolver import numeric_addrinfo
 
 __all__ = ["LoopExecutor", "create_extension", "to_thread"]
 

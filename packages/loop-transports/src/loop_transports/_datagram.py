@@ -16,15 +16,15 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
-from loop_transports.abstractions import DatagramTransport
-from loop_transports.base import (
+from loop_transports._abstractions import DatagramTransport
+from loop_transports._base import (
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     DescriptorTransport,
     check_bytes_like,
     check_port,
     logger,
 )
-from loop_transports.socket_transport import is_inet, socket_extra_info
+from loop_transports._socket_transport import is_inet, socket_extra_info
 
 __all__ = ["SocketDatagramTransport", "create_datagram_endpoint"]
 

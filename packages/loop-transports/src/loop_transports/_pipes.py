@@ -16,8 +16,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from loop_transports.abstractions import ReadTransport, WriteTransport
-from loop_transports.base import (
+from loop_transports._abstractions import ReadTransport, WriteTransport
+from loop_transports._base import (
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     MAX_READ_SIZE,
     DescriptorTransport,

@@ -12,8 +12,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from loop_transports import connect, datagram, pipes, servers, subprocess_transport
-from loop_transports import sendfile as sending
+from loop_transports import (
+    _connect,
+    _datagram,
+    _pipes,
+    _sendfile,
+    _servers,
+    _subprocess_transport,
+)
 
 if TYPE_CHECKING:
     from loop_core.extensions import NetworkExtension
@@ -28,25 +34,25 @@ class NetworkMethods:
     says; ``loop_core.EventLoop`` passes itself.
     """
 
-    create_connection = staticmethod(connect.create_connection)
-    create_server = staticmethod(servers.create_server)
-    create_unix_connection = staticmethod(connect.create_unix_connection)
-    create_unix_server = staticmethod(servers.create_unix_server)
-    create_datagram_endpoint = staticmethod(datagram.create_datagram_endpoint)
-    connect_accepted_socket = staticmethod(connect.connect_accepted_socket)
-    connect_read_pipe = staticmethod(pipes.connect_read_pipe)
-    connect_write_pipe = staticmethod(pipes.connect_write_pipe)
-    subprocess_exec = staticmethod(subprocess_transport.subprocess_exec)
-    subprocess_shell = staticmethod(subprocess_transport.subprocess_shell)
-    sendfile = staticmethod(sending.sendfile)
-    sock_sendfile = staticmethod(sending.sock_sendfile)
+    create_connection = staticmethod(_connect.create_connection)
+    create_server = staticmethod(_servers.create_server)
+    create_unix_connection = staticmethod(_connect.create_unix_connection)
+    create_unix_server = staticmethod(_servers.create_unix_server)
+    create_datagram_endpoint = staticmethod(_datagram.create_datagram_endpoint)
+    connect_accepted_socket = staticmethod(_connect.connect_accepted_socket)
+    connect_read_pipe = staticmethod(_pipes.connect_read_pipe)
+    connect_write_pipe = staticmethod(_pipes.connect_write_pipe)
+    subprocess_exec = staticmethod(_subprocess_transport.subprocess_exec)
+    subprocess_shell = staticmethod(_subprocess_transport.subprocess_shell)
+    sendfile = staticmethod(_sendfile.sendfile)
+    sock_sendfile = staticmethod(_sendfile.sock_sendfile)
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
     def real_time_work_in_flight(self) -> bool:
         """Whether a child process is being started or still runs (read by virtual clocks)."""
-        return subprocess_transport.children_at_work(self._loop)
+        return _subprocess_transport.children_at_work(self._loop)
 
     def close(self) -> None:
         """The loop is closing: hand its running children's exit to threads.
@@ -54,7 +60,7 @@ class NetworkMethods:
         Transports and servers close themselves; a child process outlives
         the loop, and must still be reaped when it exits.
         """
-        subprocess_transport.release_exit_watchers(self._loop)
+        _subprocess_transport.release_exit_watchers(self._loop)
 
 
 def create_extension(loop: asyncio.AbstractEventLoop) -> NetworkMethods:
