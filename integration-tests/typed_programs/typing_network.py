@@ -8,6 +8,7 @@ classes) and run by test_integration_typing.py.
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from typing import assert_type
 
@@ -82,6 +83,16 @@ async def network(loop: loop_core.EventLoop) -> list[object]:
     doubled = loop.run_in_executor(None, double, 21)
     assert_type(doubled, asyncio.Future[int])
     return [echoed, code, await doubled]
+
+
+async def mistakes_mypy_catches(loop: loop_core.EventLoop, sock: socket.socket) -> None:
+    """Never run. Each line is a mistake mypy must reject: were it accepted, the
+    ignore comment would be unused, which --strict reports as an error."""
+    await loop.create_connection(Collect, "127.0.0.1", 1, sock=sock)  # type: ignore[call-overload]
+    await loop.create_server(Echo)  # type: ignore[call-overload]
+    await loop.create_connection(Collect, "127.0.0.1", 1, sssl=None)  # type: ignore[call-overload]
+    await loop.create_datagram_endpoint(Datagrams, local_adr=("127.0.0.1", 0))  # type: ignore[call-arg]
+    await loop.subprocess_exec(Child, "true", text=True)  # type: ignore[arg-type]
 
 
 def main() -> list[object]:

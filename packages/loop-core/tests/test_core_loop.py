@@ -562,7 +562,7 @@ def test_a_misspelt_keyword_of_an_extension_method_fails_at_once(loop: EventLoop
     # The loop's own signature names every keyword: the mistake is a TypeError
     # at the call, whether or not the extension package is installed.
     async def connect() -> None:
-        await loop.create_connection(  # type: ignore[call-arg]
+        await loop.create_connection(  # type: ignore[call-overload]
             asyncio.Protocol, "127.0.0.1", 1, sssl=None
         )
 
@@ -570,7 +570,7 @@ def test_a_misspelt_keyword_of_an_extension_method_fails_at_once(loop: EventLoop
         loop.run_until_complete(connect())
     with pytest.raises(TypeError, match="keep_alives"):
         loop.run_until_complete(
-            loop.create_server(asyncio.Protocol, port=0, keep_alives=True)  # type: ignore[call-arg]
+            loop.create_server(asyncio.Protocol, port=0, keep_alives=True)  # type: ignore[call-overload]
         )
     assert loop.run_until_complete(asyncio.sleep(0, "still running")) == "still running"
 

@@ -16,7 +16,7 @@ import socket
 import ssl
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Any, Literal, TypeVar, TypeVarTuple, cast
+from typing import IO, Any, Literal, TypeVar, TypeVarTuple, cast, overload
 
 from loop_core.extensions import (
     ExecutorExtension,
@@ -129,6 +129,49 @@ class ExtensionMethods:
         """Look up the name of *sockaddr* like :func:`socket.getnameinfo`. Needs loop-executor."""
         return await self._executor("getnameinfo").getnameinfo(sockaddr, flags)
 
+    # typeshed's overloads: an address to resolve, or a connected socket.
+    @overload
+    async def create_connection(
+        self,
+        protocol_factory: Callable[[], _ProtocolT],
+        host: str = ...,
+        port: int | str = ...,
+        *,
+        ssl: SSLOption = None,
+        family: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+        sock: None = None,
+        local_addr: tuple[str, int] | None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        happy_eyeballs_delay: float | None = None,
+        interleave: int | None = None,
+        all_errors: bool = False,
+    ) -> tuple[asyncio.Transport, _ProtocolT]: ...
+
+    @overload
+    async def create_connection(
+        self,
+        protocol_factory: Callable[[], _ProtocolT],
+        host: None = None,
+        port: None = None,
+        *,
+        ssl: SSLOption = None,
+        family: int = 0,
+        proto: int = 0,
+        flags: int = 0,
+        sock: socket.socket,
+        local_addr: None = None,
+        server_hostname: str | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        happy_eyeballs_delay: float | None = None,
+        interleave: int | None = None,
+        all_errors: bool = False,
+    ) -> tuple[asyncio.Transport, _ProtocolT]: ...
+
     async def create_connection(
         self,
         protocol_factory: Callable[[], _ProtocolT],
@@ -167,6 +210,87 @@ class ExtensionMethods:
             interleave=interleave,
             all_errors=all_errors,
         )
+
+    # typeshed's overloads: where to listen, or a listening socket.
+    @overload
+    async def create_server(
+        self,
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        host: str | Sequence[str] | None,
+        port: int | str,
+        *,
+        family: int = socket.AF_UNSPEC,
+        flags: int = socket.AI_PASSIVE,
+        sock: None = None,
+        backlog: int = 100,
+        ssl: SSLOption = None,
+        reuse_address: bool | None = None,
+        reuse_port: bool | None = None,
+        keep_alive: bool | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+    ) -> asyncio.Server: ...
+
+    @overload
+    async def create_server(
+        self,
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        host: str | Sequence[str],
+        port: int | str | None = None,
+        *,
+        family: int = socket.AF_UNSPEC,
+        flags: int = socket.AI_PASSIVE,
+        sock: None = None,
+        backlog: int = 100,
+        ssl: SSLOption = None,
+        reuse_address: bool | None = None,
+        reuse_port: bool | None = None,
+        keep_alive: bool | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+    ) -> asyncio.Server: ...
+
+    @overload
+    async def create_server(
+        self,
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        host: None = None,
+        *,
+        port: int | str,
+        family: int = socket.AF_UNSPEC,
+        flags: int = socket.AI_PASSIVE,
+        sock: None = None,
+        backlog: int = 100,
+        ssl: SSLOption = None,
+        reuse_address: bool | None = None,
+        reuse_port: bool | None = None,
+        keep_alive: bool | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+    ) -> asyncio.Server: ...
+
+    @overload
+    async def create_server(
+        self,
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
+        host: None = None,
+        port: None = None,
+        *,
+        family: int = socket.AF_UNSPEC,
+        flags: int = socket.AI_PASSIVE,
+        sock: socket.socket,
+        backlog: int = 100,
+        ssl: SSLOption = None,
+        reuse_address: bool | None = None,
+        reuse_port: bool | None = None,
+        keep_alive: bool | None = None,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+        start_serving: bool = True,
+    ) -> asyncio.Server: ...
 
     async def create_server(
         self,
