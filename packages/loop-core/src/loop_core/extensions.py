@@ -8,6 +8,11 @@ declaring an entry point in the ``loop_core.extensions`` group whose name is the
 extension kind (``"executor"``, ``"network"`` or ``"tls"``) and whose value is a
 factory called with the loop; a loop can also be handed factories directly
 (``EventLoop(extensions={...})``) for frozen applications.
+
+Two methods are optional on every extension: ``close()``, called as the loop
+closes, and ``real_time_work_in_flight() -> bool``, which a virtual-clock loop
+(:mod:`loop_core.testing.virtual_clock`) asks before it lets its clock jump:
+``True`` while a thread or a child process of the extension is at work.
 """
 
 from __future__ import annotations
