@@ -29,8 +29,12 @@ def test_an_hour_of_sleep_passes_at_once(virtual_loop: VirtualClockLoop) -> None
 
 def test_timers_fire_in_order_at_their_virtual_times(virtual_loop: VirtualClockLoop) -> None:
     fired: list[tuple[str, float]] = []
+
+    def record(name: str) -> None:
+        fired.append((name, virtual_loop.time()))
+
     for name, delay in (("c", 30.0), ("a", 10.0), ("b", 20.0)):
-        virtual_loop.call_later(delay, lambda n=name: fired.append((n, virtual_loop.time())))
+        virtual_loop.call_later(delay, record, name)
     virtual_loop.call_later(40, virtual_loop.stop)
     virtual_loop.run_forever()
     assert fired == [("a", 10.0), ("b", 20.0), ("c", 30.0)]

@@ -29,7 +29,7 @@ import time
 import traceback
 import types
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, TypeVarTuple
 
 from mypy_extensions import mypyc_attr
 
@@ -43,6 +43,7 @@ __all__ = ["Handle", "LoopCore", "TimerHandle", "format_callback"]
 _INTERPRETED: Final = __file__.endswith(".py")
 
 _T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 # Final module attributes are C statics in the compiled module: calling one
 # skips the module-dictionary lookup that a plain imported name costs, and
@@ -789,8 +790,8 @@ class LoopCore:
 
     def call_soon(
         self,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[*_Ts], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> Handle:
         """Call ``callback(*args)`` at the next iteration, after earlier calls."""
@@ -802,8 +803,8 @@ class LoopCore:
 
     def call_soon_threadsafe(
         self,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[*_Ts], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> Handle:
         """Like :meth:`call_soon`, from any thread; wakes the loop up."""
@@ -818,8 +819,8 @@ class LoopCore:
     def call_later(
         self,
         delay: float,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[*_Ts], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> TimerHandle:
         """Call ``callback(*args)`` after *delay* seconds."""
@@ -830,8 +831,8 @@ class LoopCore:
     def call_at(
         self,
         when: float,
-        callback: Callable[..., object],
-        *args: Any,
+        callback: Callable[[*_Ts], object],
+        *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> TimerHandle:
         """Call ``callback(*args)`` at loop time *when* (see :meth:`time`)."""
@@ -878,7 +879,7 @@ class LoopCore:
 
     # File descriptors
 
-    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+    def add_reader(self, fd: Any, callback: Callable[[*_Ts], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever *fd* (or a file object) is readable."""
         if self._closed:
             _raise_closed()
@@ -891,7 +892,7 @@ class LoopCore:
             return False
         return _unwatch(self, self._readers, _unwatched_fileno(self, fd))
 
-    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+    def add_writer(self, fd: Any, callback: Callable[[*_Ts], Any], *args: *_Ts) -> None:
         """Call ``callback(*args)`` whenever *fd* (or a file object) is writable."""
         if self._closed:
             _raise_closed()

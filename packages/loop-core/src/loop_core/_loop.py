@@ -71,10 +71,10 @@ _stop_when_done: Callable[[Any], None] = getattr(
 )
 
 
-# misc: typeshed types call_soon, call_later, call_at, add_reader and add_writer
-# with a TypeVarTuple, which the compiled LoopCore cannot spell (mypyc); its
-# Callable[..., object] accepts every call typeshed's does. And typeshed keeps
-# the reuse_address keyword of create_datagram_endpoint, which asyncio's loop
+# misc: call_soon, call_soon_threadsafe, call_later and call_at return our
+# compiled Handle and TimerHandle, which have asyncio's methods but cannot
+# derive from asyncio's Python classes (mypyc); and typeshed keeps the
+# reuse_address keyword of create_datagram_endpoint, which asyncio's loop
 # refuses since Python 3.11 (a TypeError), as ours does.
 class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type: ignore[misc]
     """A complete asyncio event loop.
