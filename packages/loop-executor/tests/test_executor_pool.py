@@ -88,7 +88,7 @@ def test_bad_input(loop: loop_core.EventLoop) -> None:
         with pytest.raises(TypeError, match="callable"):
             await to_thread(None)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="ThreadPoolExecutor"):
-            loop.set_default_executor(object())
+            loop.set_default_executor(object())  # type: ignore[arg-type]
 
     run(loop, main())
 

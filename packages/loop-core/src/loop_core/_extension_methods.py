@@ -100,7 +100,7 @@ class ExtensionMethods:
             raise RuntimeError("Event loop is closed")
         return self._executor("run_in_executor").run_in_executor(executor, func, *args)
 
-    def set_default_executor(self, executor: Any) -> None:
+    def set_default_executor(self, executor: concurrent.futures.Executor) -> None:
         """Set the pool :meth:`run_in_executor` uses for ``None``. Needs loop-executor."""
         self._executor("set_default_executor").set_default_executor(executor)
 
@@ -125,7 +125,9 @@ class ExtensionMethods:
             host, port, family=family, type=type, proto=proto, flags=flags
         )
 
-    async def getnameinfo(self, sockaddr: Any, flags: int = 0) -> tuple[str, str]:
+    async def getnameinfo(
+        self, sockaddr: tuple[str, int] | tuple[str, int, int, int], flags: int = 0
+    ) -> tuple[str, str]:
         """Look up the name of *sockaddr* like :func:`socket.getnameinfo`. Needs loop-executor."""
         return await self._executor("getnameinfo").getnameinfo(sockaddr, flags)
 

@@ -23,7 +23,7 @@ import traceback
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
-from typing import Any, TypeVar, TypeVarTuple, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, TypeVarTuple, cast
 
 from loop_core import _futures, _sockets, _tasks
 from loop_core._core import LoopCore, check_callback
@@ -32,6 +32,12 @@ from loop_core._futures import isfuture
 from loop_core._signals import SignalHandlers, check_signal
 from loop_core.extensions import ExtensionFactory
 from loop_core.pollers import Poller, create_poller
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
+
+#: A socket address as the socket module takes it (typeshed's ``_Address``).
+SocketAddress: TypeAlias = "tuple[Any, ...] | str | ReadableBuffer"
 
 __all__ = ["EventLoop"]
 
@@ -254,7 +260,7 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         """Receive up to *nbytes* from a non-blocking socket."""
         return await _sockets.sock_recv(self, sock, nbytes)
 
-    async def sock_recv_into(self, sock: socket.socket, buf: Any) -> int:
+    async def sock_recv_into(self, sock: socket.socket, buf: WriteableBuffer) -> int:
         """Receive into *buf*; return the number of bytes received."""
         return await _sockets.sock_recv_into(self, sock, buf)
 
@@ -263,20 +269,22 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         return await _sockets.sock_recvfrom(self, sock, bufsize)
 
     async def sock_recvfrom_into(
-        self, sock: socket.socket, buf: Any, nbytes: int = 0
+        self, sock: socket.socket, buf: WriteableBuffer, nbytes: int = 0
     ) -> tuple[int, Any]:
         """Receive a datagram into *buf*; return ``(nbytes, address)``."""
         return await _sockets.sock_recvfrom_into(self, sock, buf, nbytes)
 
-    async def sock_sendall(self, sock: socket.socket, data: Any) -> None:
+    async def sock_sendall(self, sock: socket.socket, data: ReadableBuffer) -> None:
         """Send all of *data*."""
         await _sockets.sock_sendall(self, sock, data)
 
-    async def sock_sendto(self, sock: socket.socket, data: Any, address: Any) -> int:
+    async def sock_sendto(
+        self, sock: socket.socket, data: ReadableBuffer, address: SocketAddress
+    ) -> int:
         """Send a datagram to *address*."""
         return await _sockets.sock_sendto(self, sock, data, address)
 
-    async def sock_connect(self, sock: socket.socket, address: Any) -> None:
+    async def sock_connect(self, sock: socket.socket, address: SocketAddress) -> None:
         """Connect *sock* to *address*."""
         await _sockets.sock_connect(self, sock, address)
 

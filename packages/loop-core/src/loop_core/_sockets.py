@@ -11,9 +11,12 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from loop_core.interfaces import FileDescriptorLoop
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 __all__ = [
     "sock_accept",
@@ -27,7 +30,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-_Buffer = bytes | bytearray | memoryview
 
 
 def _check_socket(sock: object) -> socket.socket:
@@ -172,7 +174,7 @@ async def sock_recvfrom_into(
     return await _when_ready(loop, sock, lambda: sock.recvfrom_into(buf, nbytes), write=False)
 
 
-async def sock_sendall(loop: FileDescriptorLoop, sock: socket.socket, data: _Buffer) -> None:
+async def sock_sendall(loop: FileDescriptorLoop, sock: socket.socket, data: ReadableBuffer) -> None:
     """Send all of *data*, waiting for buffer space as often as needed."""
     sock = _check_socket(sock)
     view = memoryview(data).cast("B")
@@ -196,7 +198,7 @@ async def sock_sendall(loop: FileDescriptorLoop, sock: socket.socket, data: _Buf
 
 
 async def sock_sendto(
-    loop: FileDescriptorLoop, sock: socket.socket, data: _Buffer, address: Any
+    loop: FileDescriptorLoop, sock: socket.socket, data: ReadableBuffer, address: Any
 ) -> int:
     """Send the datagram *data* to *address*; return the number of bytes sent."""
     sock = _check_socket(sock)
