@@ -475,6 +475,21 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=DEFAULT_PYTHON)
+def bench_network(session: nox.Session) -> None:
+    """Server CPU per request under a C load generator: ours compiled and pure, uvloop, rloop,
+    asyncio (needs gcc)."""
+    wheels = build_wheels(session, "compiled")
+    install_wheels(session, list(wheels.values()), "uvloop>=0.19", "rloop>=0.1")
+    session.run(
+        "python",
+        str(ROOT / "benchmarks" / "net_cpu.py"),
+        "--pure-path",
+        os.pathsep.join(str(PACKAGES_DIR / d / "src") for d in PACKAGES),
+        *session.posargs,
+    )
+
+
+@nox.session(python=DEFAULT_PYTHON)
 def conformance(session: nox.Session) -> None:
     """Regenerate integration-tests/conformance/REPORT.md (CPython's asyncio suites on ours)."""
     wheels = build_wheels(session, "pure")

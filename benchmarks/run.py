@@ -142,7 +142,9 @@ def main() -> int:
             "loop-ssl; asyncio and uvloop use their own transports and asyncio's streams. "
             "Most rows are ping-pong: each side waits on the other, and wake-up latency "
             "dominates; two runs of the same loop differ by up to about 10% on them "
-            "(more on a busy virtual machine), so ratios between 0.9 and 1.1 mean parity.\n\n"
+            "(more on a busy virtual machine), so ratios between 0.9 and 1.1 mean parity. "
+            "What each loop spends per request while serving is measured separately: "
+            "`RESULTS-network.md` (`nox -s bench_network`).\n\n"
             + network_table
             + "\n"
         )

@@ -1,0 +1,196 @@
+"""Server CPU per request: each loop serving while a C client keeps it busy.
+
+``python benchmarks/net_cpu.py --pure-path PATH [--rounds N] [--seconds S]``
+builds ``loadgen.c`` with gcc, then for every row and implementation (taking
+turns within each round) starts ``net_server.py`` in its own process, lets
+the load generator keep several connections busy for S seconds, and reads
+the server's CPU time before and after. It prints a JSON object: per
+implementation and row, the best CPU microseconds per request and the
+requests per second of that run. CPU per request, not wall-clock time, is
+what compares loops on a 2-core machine: a ping-pong client measures
+wake-up latency, which is the same for all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+HTTP_RESPONSE_SIZE = 77  # len(net_server.HTTP_RESPONSE)
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    workload: str
+    transport: str  # "tcp" or "unix"
+    connections: int
+    request: int
+    response: int
+    http: bool = False
+
+
+ROWS = [
+    Row("Protocol echo, TCP, 1 KiB", "protocol", "tcp", 8, 1024, 1024),
+    Row("Protocol echo, TCP, 10 KiB", "protocol", "tcp", 8, 10240, 10240),
+    Row("Protocol echo, TCP, 100 KiB", "protocol", "tcp", 8, 102400, 102400),
+    Row("Protocol echo, Unix socket, 1 KiB", "protocol", "unix", 8, 1024, 1024),
+    Row("streams echo, 1 KiB", "streams", "tcp", 8, 1024, 1024),
+    Row("streams echo, 100 KiB", "streams", "tcp", 8, 102400, 102400),
+    Row("sock_recv/sock_sendall echo, 1 KiB", "sock", "tcp", 8, 1024, 1024),
+    Row("2000 connections, all active", "protocol", "tcp", 2000, 1024, 1024),
+    Row("minimal HTTP/1.1 keep-alive server", "http", "tcp", 8, 0, HTTP_RESPONSE_SIZE, True),
+]
+IMPLEMENTATIONS = ["compiled", "pure", "uvloop", "rloop", "asyncio"]
+# rloop has no Unix-socket servers.
+SKIPPED = {("rloop", "unix")}
+
+
+def build_loadgen(folder: Path) -> Path:
+    binary = folder / "loadgen"
+    subprocess.run(["gcc", "-O2", "-o", str(binary), str(HERE / "loadgen.c")], check=True)
+    return binary
+
+
+def _server_command(impl: str, row: Row, address: str) -> list[str]:
+    loop = "loop_core" if impl in ("compiled", "pure") else impl
+    return [sys.executable, str(HERE / "net_server.py"), loop, row.workload, address]
+
+
+def run_one(
+    impl: str, row: Row, loadgen: Path, folder: Path, seconds: float, pure_path: str
+) -> tuple[float, float]:
+    """Serve *row* on *impl* under load; return (CPU µs per request, requests per second)."""
+    env = dict(os.environ)
+    if impl == "pure":
+        env["PYTHONPATH"] = pure_path
+    address = "0" if row.transport == "tcp" else str(folder / "server.sock")
+    server = subprocess.Popen(
+        _server_command(impl, row, address),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=HERE,
+    )
+    assert server.stdin is not None
+    assert server.stdout is not None
+    try:
+        bound = server.stdout.readline().strip()
+        if not bound:
+            raise RuntimeError(f"{impl} did not start serving {row.label}")
+
+        def cpu() -> float:
+            server.stdin.write("\n")  # type: ignore[union-attr]
+            server.stdin.flush()  # type: ignore[union-attr]
+            return float(server.stdout.readline())  # type: ignore[union-attr]
+
+        client = [
+            str(loadgen), row.transport, bound, str(row.connections),
+            str(row.request), str(row.response),
+        ]  # fmt: skip
+        # A short warm-up run, so connections and buffers exist before measuring.
+        subprocess.run([*client, "0.3", *(["http"] if row.http else [])], check=True,
+                       capture_output=True)  # fmt: skip
+        before = cpu()
+        started = time.monotonic()
+        done = subprocess.run(
+            [*client, str(seconds), *(["http"] if row.http else [])],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+        spent = cpu() - before
+        requests = int(done.stdout.strip())
+        return spent / requests * 1e6, requests / elapsed
+    finally:
+        server.stdin.close()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pure-path", required=True)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--rows", default="", help="comma-separated row numbers (default: all)")
+    parser.add_argument("--output", type=Path, help="also write the table as Markdown here")
+    args = parser.parse_args()
+    rows = [ROWS[int(i)] for i in args.rows.split(",")] if args.rows else ROWS
+    if shutil.which("gcc") is None:
+        raise SystemExit("net_cpu.py needs gcc to build its load generator")
+    results: dict[str, dict[str, list[float]]] = {impl: {} for impl in IMPLEMENTATIONS}
+    with tempfile.TemporaryDirectory(prefix="net-cpu-") as folder_name:
+        folder = Path(folder_name)
+        loadgen = build_loadgen(folder)
+        for _ in range(args.rounds):
+            for row in rows:
+                for impl in IMPLEMENTATIONS:
+                    if (impl, row.transport) in SKIPPED:
+                        continue
+                    per_request, throughput = run_one(
+                        impl, row, loadgen, folder, args.seconds, args.pure_path
+                    )
+                    best = results[impl].get(row.label)
+                    if best is None or per_request < best[0]:
+                        results[impl][row.label] = [per_request, throughput]
+    print(json.dumps(results))
+    if args.output:
+        args.output.write_text(markdown(results, rows, args.rounds, args.seconds))
+
+
+def markdown(
+    results: dict[str, dict[str, list[float]]], rows: list[Row], rounds: int, seconds: float
+) -> str:
+    """The table: CPU µs per request per implementation, and ours against the best peer."""
+    machine = f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores"
+    lines = [
+        "# Network benchmark: server CPU per request",
+        "",
+        "Made by `python3 dev.py nox -s bench_network -- --output benchmarks/RESULTS-network.md`"
+        f" ({machine}); best of {rounds} rounds of {seconds:g} s, the implementations taking"
+        " turns in each round. Each server runs in its own process; `loadgen.c` (built with"
+        " gcc) keeps the row's connections busy, each sending a request and waiting for the"
+        " whole answer; the figure is the server process's CPU time (user and system) per"
+        " request, in microseconds: lower is better. Throughput is requests per second of"
+        " that run. `compiled vs best peer` is the best of uvloop and rloop over ours (above"
+        " 1: ours spends less).",
+        "",
+        "| workload | "
+        + " | ".join(f"{impl} (µs)" for impl in IMPLEMENTATIONS)
+        + " | compiled vs best peer | pure vs asyncio | compiled req/s |",
+        "|---|" + "---|" * (len(IMPLEMENTATIONS) + 3),
+    ]
+    for row in rows:
+        cells = []
+        for impl in IMPLEMENTATIONS:
+            found = results[impl].get(row.label)
+            cells.append(f"{found[0]:.1f}" if found else "n/a")
+        ours = results["compiled"][row.label][0]
+        peers = [results[p][row.label][0] for p in ("uvloop", "rloop") if row.label in results[p]]
+        pure = results["pure"][row.label][0]
+        stock = results["asyncio"][row.label][0]
+        throughput = results["compiled"][row.label][1]
+        lines.append(
+            f"| {row.label} | "
+            + " | ".join(cells)
+            + f" | {min(peers) / ours:.2f}x | {stock / pure:.2f}x | {throughput:,.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
