@@ -144,9 +144,7 @@ def main() -> int:
             "dominates; two runs of the same loop differ by up to about 10% on them "
             "(more on a busy virtual machine), so ratios between 0.9 and 1.1 mean parity. "
             "What each loop spends per request while serving is measured separately: "
-            "`RESULTS-network.md` (`nox -s bench_network`).\n\n"
-            + network_table
-            + "\n"
+            "`RESULTS-network.md` (`nox -s bench_network`).\n\n" + network_table + "\n"
         )
     return 0
 
