@@ -14,11 +14,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-# Section name -> the start of its heading in RESULTS.md.
+# Section name -> the results file under benchmarks/ and the start of the
+# heading its table follows.
 SECTIONS = {
-    "loop": "## The loop (loop-core)",
-    "executor": "## Threads and name resolution",
-    "network": "## Network, processes and TLS",
+    "loop": ("RESULTS.md", "## The loop (loop-core)"),
+    "executor": ("RESULTS.md", "## Threads and name resolution"),
+    "network": ("RESULTS.md", "## Network, processes and TLS"),
+    "server-cpu": ("RESULTS-network.md", "# Network benchmark: server CPU per request"),
 }
 # Implementations in the order they are drawn, with their colours.
 IMPLEMENTATIONS = {
@@ -59,9 +61,16 @@ def speeds(header: list[str], rows: list[list[str]]) -> dict[str, list[float]]:
             columns[found["impl"]] = index
     baseline = columns["asyncio"]
     return {
-        impl: [float(row[baseline]) / float(row[index]) for row in rows]
+        impl: [_ratio(row[baseline], row[index]) for row in rows]
         for impl, index in columns.items()
     }
+
+
+def _ratio(baseline: str, value: str) -> float:
+    # "n/a": the implementation cannot run that row (no bar is drawn).
+    if value == "n/a" or baseline == "n/a":
+        return 0.0
+    return float(baseline) / float(value)
 
 
 def draw(title: str, header: list[str], rows: list[list[str]], path: Path) -> None:
@@ -101,15 +110,15 @@ def table_rst(header: list[str], rows: list[list[str]]) -> str:
 
 def generate(app: Any) -> None:
     source = Path(app.srcdir)
-    results = (source.parent / "benchmarks" / "RESULTS.md").read_text()
     out = source / "_generated"
     out.mkdir(exist_ok=True)
-    for name, heading in SECTIONS.items():
+    for name, (file_name, heading) in SECTIONS.items():
+        results = (source.parent / "benchmarks" / file_name).read_text()
         header, rows = read_table(results, heading)
         draw(heading.lstrip("# "), header, rows, out / f"bench-{name}.png")
         (out / f"bench-{name}.inc").write_text(table_rst(header, rows))
-    command = next(line for line in results.splitlines() if line.startswith("Made by"))
-    (out / "bench-command.inc").write_text(command.replace("`", "``") + "\n")
+        command = next(line for line in results.splitlines() if line.startswith("Made by"))
+        (out / f"bench-{name}-command.inc").write_text(command.replace("`", "``") + "\n")
 
 
 def setup(app: Any) -> dict[str, Any]:
