@@ -61,8 +61,7 @@ def speeds(header: list[str], rows: list[list[str]]) -> dict[str, list[float]]:
             columns[found["impl"]] = index
     baseline = columns["asyncio"]
     return {
-        impl: [_ratio(row[baseline], row[index]) for row in rows]
-        for impl, index in columns.items()
+        impl: [_ratio(row[baseline], row[index]) for row in rows] for impl, index in columns.items()
     }
 
 
