@@ -230,7 +230,8 @@ def integration(session: nox.Session, mode: str) -> None:
         "uvloop>=0.19",
         "aiohttp>=3.9",
         "anyio>=4.4",
-        "looptime==0.9",  # compared in test_integration_virtual_clock.py: a new release is a deliberate update
+        # Compared in test_integration_virtual_clock.py: a new release is a deliberate update.
+        "looptime==0.9",
     )
     run_pytest(session, ROOT / "integration-tests", f"integration-{mode}", mode)
 
