@@ -25,8 +25,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from net_server import HTTP_RESPONSE
+
 HERE = Path(__file__).resolve().parent
-HTTP_RESPONSE_SIZE = 77  # len(net_server.HTTP_RESPONSE)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ ROWS = [
     Row("streams echo, 100 KiB", "streams", "tcp", 8, 102400, 102400),
     Row("sock_recv/sock_sendall echo, 1 KiB", "sock", "tcp", 8, 1024, 1024),
     Row("2000 connections, all active", "protocol", "tcp", 2000, 1024, 1024),
-    Row("minimal HTTP/1.1 keep-alive server", "http", "tcp", 8, 0, HTTP_RESPONSE_SIZE, True),
+    Row("minimal HTTP/1.1 keep-alive server", "http", "tcp", 8, 0, len(HTTP_RESPONSE), True),
 ]
 IMPLEMENTATIONS = ["compiled", "pure", "uvloop", "rloop", "asyncio"]
 # rloop has no Unix-socket servers.

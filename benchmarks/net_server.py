@@ -19,19 +19,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from net_workloads import Echo, streams_module
 from workloads import make_loop
 
 HTTP_RESPONSE = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 13\r\n\r\nHello, world!"
 )
-
-
-class Echo(asyncio.Protocol):
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport: Any = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.transport.write(data)
 
 
 class Http(asyncio.Protocol):
@@ -49,14 +42,6 @@ class Http(asyncio.Protocol):
                 return
             self.pending = self.pending[end + 4 :]
             self.transport.write(HTTP_RESPONSE)
-
-
-def _streams(impl: str) -> Any:
-    if impl.startswith("loop_core"):
-        import loop_transports
-
-        return loop_transports
-    return asyncio
 
 
 async def _streams_echo(reader: Any, writer: Any) -> None:
@@ -96,7 +81,7 @@ async def serve(impl: str, workload: str, address: str) -> None:
         factory: Callable[[], asyncio.Protocol] = Echo if workload == "protocol" else Http
         server: Any = await loop.create_server(factory, sock=listening)
     elif workload == "streams":
-        server = await _streams(impl).start_server(_streams_echo, sock=listening)
+        server = await streams_module(impl).start_server(_streams_echo, sock=listening)
     elif workload == "sock":
         server = None
         # Strong references: the loop keeps only weak ones to its tasks.

@@ -111,8 +111,13 @@ def generate(app: Any) -> None:
     source = Path(app.srcdir)
     out = source / "_generated"
     out.mkdir(exist_ok=True)
+    # Each results file read once, though several sections come from it.
+    texts = {
+        file_name: (source.parent / "benchmarks" / file_name).read_text()
+        for file_name in {file_name for file_name, _ in SECTIONS.values()}
+    }
     for name, (file_name, heading) in SECTIONS.items():
-        results = (source.parent / "benchmarks" / file_name).read_text()
+        results = texts[file_name]
         header, rows = read_table(results, heading)
         draw(heading.lstrip("# "), header, rows, out / f"bench-{name}.png")
         (out / f"bench-{name}.inc").write_text(table_rst(header, rows))

@@ -16,7 +16,7 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import IO, Any, Literal, NamedTuple, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 from loop_transports._abstractions import SubprocessTransport
 from loop_transports._base import logger
@@ -420,27 +420,24 @@ def _reap_in_thread(proc: subprocess.Popen[bytes]) -> None:
     ).start()
 
 
-class _TextOptions(NamedTuple):
-    """Popen's text-mode keywords, which a subprocess transport must leave off."""
-
-    universal_newlines: bool
-    bufsize: int
-    encoding: str | None
-    errors: str | None
-    text: bool | None
-
-
-def _check_text_options(given: _TextOptions) -> None:
-    # Checked at run time too: a caller that is not type-checked gets a clear error.
-    if given.universal_newlines:
+def _check_text_options(
+    universal_newlines: bool,
+    bufsize: int,
+    encoding: str | None,
+    errors: str | None,
+    text: bool | None,
+) -> None:
+    # Popen's text-mode keywords, which a subprocess transport must leave off;
+    # checked at run time too: a caller that is not type-checked gets a clear error.
+    if universal_newlines:
         raise ValueError("universal_newlines must be False")
-    if given.text:
+    if text:
         raise ValueError("text must be False")
-    if given.encoding is not None:
+    if encoding is not None:
         raise ValueError("encoding must be None")
-    if given.errors is not None:
+    if errors is not None:
         raise ValueError("errors must be None")
-    if given.bufsize != 0:
+    if bufsize != 0:
         raise ValueError("bufsize must be 0")
 
 
@@ -524,7 +521,7 @@ async def subprocess_exec(
     """Run *program* with *args* (no shell); see the loop method."""
     if shell:
         raise ValueError("shell must be False")
-    _check_text_options(_TextOptions(universal_newlines, bufsize, encoding, errors, text))
+    _check_text_options(universal_newlines, bufsize, encoding, errors, text)
     return await _start(
         loop, protocol_factory, (program, *args), False, stdin, stdout, stderr, kwargs
     )
@@ -551,5 +548,5 @@ async def subprocess_shell(
         raise ValueError("cmd must be a string")
     if not shell:
         raise ValueError("shell must be True")
-    _check_text_options(_TextOptions(universal_newlines, bufsize, encoding, errors, text))
+    _check_text_options(universal_newlines, bufsize, encoding, errors, text)
     return await _start(loop, protocol_factory, cmd, True, stdin, stdout, stderr, kwargs)

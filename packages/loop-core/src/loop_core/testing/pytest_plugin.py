@@ -61,25 +61,29 @@ LOOP_KINDS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
 _FACTORIES_SETTING = "loop_core_loop_factories"
 
 
-def open_file_descriptors() -> dict[int, str]:
-    """Return this process's open descriptors and what they point at (Linux only)."""
-    fd_dir = "/proc/self/fd"
-    if not os.path.isdir(fd_dir):
-        return {}
+_FD_DIR = "/proc/self/fd"
+
+
+def _descriptor_numbers() -> set[int]:
+    try:
+        return {int(entry) for entry in os.listdir(_FD_DIR)}
+    except OSError:
+        return set()  # not Linux: no descriptor checks
+
+
+def _targets(descriptors: set[int]) -> dict[int, str]:
     found: dict[int, str] = {}
-    for entry in os.listdir(fd_dir):
+    for fd in descriptors:
         try:
-            found[int(entry)] = os.readlink(os.path.join(fd_dir, entry))
+            found[fd] = os.readlink(os.path.join(_FD_DIR, str(fd)))
         except OSError:
             continue  # the descriptor listdir itself used, already closed
     return found
 
 
-def _descriptor_numbers() -> set[int]:
-    try:
-        return {int(entry) for entry in os.listdir("/proc/self/fd")}
-    except OSError:
-        return set()
+def open_file_descriptors() -> dict[int, str]:
+    """Return this process's open descriptors and what they point at (Linux only)."""
+    return _targets(_descriptor_numbers())
 
 
 class LoopChecks:
@@ -96,10 +100,7 @@ class LoopChecks:
         self.reported.append(context)
 
     def _leaked(self) -> dict[int, str]:
-        new = _descriptor_numbers() - self._descriptors
-        if not new:
-            return {}
-        return {fd: path for fd, path in open_file_descriptors().items() if fd in new}
+        return _targets(_descriptor_numbers() - self._descriptors)
 
     def problems(self) -> list[str]:
         """Describe what went wrong since the checks started (an empty list: nothing)."""
