@@ -18,7 +18,7 @@ from unittest import mock
 
 import pytest
 
-from loop_core import EventLoop, MissingExtensionError, available_pollers, extensions
+from loop_core import EventLoop, Handle, MissingExtensionError, available_pollers, extensions
 from loop_core.extensions import discover_extensions
 from loop_core.testing.leaks import freed_without_collector
 
@@ -420,6 +420,24 @@ def test_debug_mode_records_handle_creation(loop: EventLoop) -> None:
     assert handle._source_traceback is not None
     assert "created at" in repr(handle)
     handle.cancel()
+
+
+def test_handles_record_their_creation_only_in_debug_mode(loop: EventLoop) -> None:
+    quiet = [loop.call_soon(print), loop.call_later(1, print)]
+    loop.set_debug(True)
+    noisy = [loop.call_soon(print), loop.call_later(1, print), loop.call_soon_threadsafe(print)]
+    assert [h._source_traceback for h in quiet] == [None, None]
+    assert all(h._source_traceback is not None for h in noisy)
+    loop.set_debug(False)
+    assert loop.call_soon(print)._source_traceback is None
+    for handle in quiet + noisy:
+        handle.cancel()
+    # A handle made by hand asks its loop unless told.
+    assert Handle(print, (), loop)._source_traceback is None
+    assert Handle(print, (), loop, None, True)._source_traceback is not None
+    loop.set_debug(True)
+    assert Handle(print, (), loop)._source_traceback is not None
+    assert Handle(print, (), loop, None, False)._source_traceback is None
 
 
 def test_debug_mode_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

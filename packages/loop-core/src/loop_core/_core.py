@@ -100,7 +100,21 @@ class Handle:
 
     *loop* is our :class:`~loop_core.EventLoop` or anything with asyncio's
     ``get_debug``, ``call_exception_handler`` and ``_timer_handle_cancelled``.
+    *debug* says whether to record where the handle was made (for debug-mode
+    reports); ``None``, the default, asks the loop.
     """
+
+    # Slots matter for the interpreted build only (a compiled class has no
+    # instance dictionary anyway): a loop makes a handle per callback.
+    __slots__ = (
+        "_args",
+        "_callback",
+        "_cancelled",
+        "_context",
+        "_loop",
+        "_repr",
+        "_source_traceback",
+    )
 
     _callback: Callable[..., object] | None
     _args: tuple[object, ...] | None
@@ -116,6 +130,7 @@ class Handle:
         args: tuple[object, ...],
         loop: Any,
         context: contextvars.Context | None = None,
+        debug: bool | None = None,
     ) -> None:
         self._callback = callback
         self._args = args
@@ -123,7 +138,9 @@ class Handle:
         self._loop = loop
         self._context = _copy_context() if context is None else context
         self._repr = None
-        if _owner_is_debugging(loop):
+        if debug is None:
+            debug = _owner_is_debugging(loop)
+        if debug:
             self._source_traceback = traceback.extract_stack()
         else:
             self._source_traceback = None
@@ -203,6 +220,8 @@ class Handle:
 class TimerHandle(Handle):
     """A :class:`Handle` due at a point of the loop's clock (see :meth:`when`)."""
 
+    __slots__ = ("_scheduled", "_when")
+
     _when: float
     _scheduled: bool
 
@@ -213,8 +232,9 @@ class TimerHandle(Handle):
         args: tuple[object, ...],
         loop: Any,
         context: contextvars.Context | None = None,
+        debug: bool | None = None,
     ) -> None:
-        super().__init__(callback, args, loop, context)
+        super().__init__(callback, args, loop, context, debug)
         self._when = when
         self._scheduled = False
 
@@ -359,23 +379,22 @@ def check_callback(callback: object, method: str) -> None:
         raise TypeError(f"a callable object was expected by {method}(), got {callback!r}")
 
 
-# Types whose instances are callable, as seen so far. Whether an object is
-# callable depends on its type alone (its tp_call slot), so one check per
-# type is exact, and a set lookup is cheaper than calling callable(), which
-# compiled code reaches through the builtins module. Bounded: classes made at
-# run time must not pile up here.
-_CALLABLE_TYPES: Final[set[type]] = set()
-_MAX_CALLABLE_TYPES: Final = 512
+def _is_callable(core: LoopCore, obj: object) -> bool:
+    """``callable(obj)``, remembering the last two callable types the loop saw.
 
-
-def _is_callable(obj: object) -> bool:
+    Whether an object is callable depends on its type alone (its tp_call
+    slot), so a type seen callable once stays so. Compiled code reaches
+    ``callable`` through the builtins module; two identity checks are far
+    cheaper, and a loop's callbacks are mostly of two kinds (a task's step
+    and a plain function).
+    """
     kind = type(obj)
-    if kind in _CALLABLE_TYPES:
+    if kind is core._callable_type or kind is core._other_callable_type:
         return True
     if not callable(obj):
         return False
-    if len(_CALLABLE_TYPES) < _MAX_CALLABLE_TYPES:
-        _CALLABLE_TYPES.add(kind)
+    core._other_callable_type = core._callable_type
+    core._callable_type = kind
     return True
 
 
@@ -457,9 +476,9 @@ def _schedule_timer(
     context: contextvars.Context | None,
     method: str,
 ) -> TimerHandle:
-    if core._closed or core._debug or not _is_callable(callback):
+    if core._closed or core._debug or not _is_callable(core, callback):
         _check_scheduling(core, callback, method)
-    timer = TimerHandle(when, callback, args, core, context)
+    timer = TimerHandle(when, callback, args, core, context, core._debug)
     timer._scheduled = True
     _heap_push(core._timers, timer)
     return timer
@@ -658,17 +677,14 @@ def _run_timed(core: LoopCore, handle: Handle) -> None:
 def _run_once(core: LoopCore) -> None:
     if core._cancelled_timers * 4 > len(core._timers) > _MIN_HEAP_TO_COMPACT:
         _compact_timers(core)
-    if core._ready and len(core._registered) <= core._own_registrations:
-        # Only the loop's wake-up descriptor is watched and callbacks are
-        # waiting: a poll could report nothing but a wake-up, which those
-        # callbacks do not need. (Order is unchanged: no I/O callback can exist.)
-        events: list[tuple[int, int]] = []
-    elif core._virtual:
-        events = _virtual_poll(core)
-    else:
-        events = core._poller.poll(_poll_timeout(core))
-    if events:
-        _dispatch_io(core, events)
+    if not core._ready or len(core._registered) > core._own_registrations:
+        # Skipped while callbacks wait and only the loop's wake-up descriptor
+        # is watched: such a poll could report nothing but a wake-up, which
+        # those callbacks do not need (and, with no I/O callback possible,
+        # skipping it changes no order).
+        events = _virtual_poll(core) if core._virtual else core._poller.poll(_poll_timeout(core))
+        if events:
+            _dispatch_io(core, events)
     _collect_due_timers(core)
     # What is ready now runs in this iteration; what it schedules goes to the
     # other of two lists, for the next one. (Lists, not a deque: their append
@@ -748,6 +764,8 @@ class LoopCore:
     _future_class: Any
     _task_class: Any
     _task_factory: Any
+    _callable_type: type
+    _other_callable_type: type
 
     def __init__(self, poller: Poller, future_class: Any, task_class: Any) -> None:
         self._poller = poller
@@ -776,6 +794,8 @@ class LoopCore:
         self._future_class = future_class
         self._task_class = task_class
         self._task_factory = None
+        self._callable_type = types.FunctionType
+        self._other_callable_type = types.MethodType
         self._own_registrations = 0
         self._wakeup = Wakeup()
         wakeup = self._wakeup
@@ -795,9 +815,9 @@ class LoopCore:
         context: contextvars.Context | None = None,
     ) -> Handle:
         """Call ``callback(*args)`` at the next iteration, after earlier calls."""
-        if self._closed or self._debug or not _is_callable(callback):
+        if self._closed or self._debug or not _is_callable(self, callback):
             _check_scheduling(self, callback, "call_soon")
-        handle = Handle(callback, args, self, context)
+        handle = Handle(callback, args, self, context, self._debug)
         self._ready.append(handle)
         return handle
 
@@ -811,7 +831,7 @@ class LoopCore:
         if self._closed:
             _raise_closed()
         check_callback(callback, "call_soon_threadsafe")
-        handle = Handle(callback, args, self, context)
+        handle = Handle(callback, args, self, context, self._debug)
         self._ready.append(handle)
         self._wakeup.wake()
         return handle
@@ -884,7 +904,12 @@ class LoopCore:
         if self._closed:
             _raise_closed()
         check_callback(callback, "add_reader")
-        _watch(self, self._readers, _watched_fileno(self, fd), Handle(callback, args, self, None))
+        _watch(
+            self,
+            self._readers,
+            _watched_fileno(self, fd),
+            Handle(callback, args, self, None, self._debug),
+        )
 
     def remove_reader(self, fd: Any) -> bool:
         """Stop watching *fd* for reading; return whether it was watched."""
@@ -897,7 +922,12 @@ class LoopCore:
         if self._closed:
             _raise_closed()
         check_callback(callback, "add_writer")
-        _watch(self, self._writers, _watched_fileno(self, fd), Handle(callback, args, self, None))
+        _watch(
+            self,
+            self._writers,
+            _watched_fileno(self, fd),
+            Handle(callback, args, self, None, self._debug),
+        )
 
     def remove_writer(self, fd: Any) -> bool:
         """Stop watching *fd* for writing; return whether it was watched."""
