@@ -128,18 +128,26 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rows", default="", help="comma-separated row numbers (default: all)")
+    parser.add_argument(
+        "--implementations",
+        default=",".join(IMPLEMENTATIONS),
+        help="comma-separated, for a quick comparison (default: all; the table needs all)",
+    )
     parser.add_argument("--output", type=Path, help="also write the table as Markdown here")
     args = parser.parse_args()
+    implementations = args.implementations.split(",")
+    if args.output and set(implementations) != set(IMPLEMENTATIONS):
+        raise SystemExit("--output needs every implementation")
     rows = [ROWS[int(i)] for i in args.rows.split(",")] if args.rows else ROWS
     if shutil.which("gcc") is None:
         raise SystemExit("net_cpu.py needs gcc to build its load generator")
-    results: dict[str, dict[str, list[float]]] = {impl: {} for impl in IMPLEMENTATIONS}
+    results: dict[str, dict[str, list[float]]] = {impl: {} for impl in implementations}
     with tempfile.TemporaryDirectory(prefix="net-cpu-") as folder_name:
         folder = Path(folder_name)
         loadgen = build_loadgen(folder)
         for _ in range(args.rounds):
             for row in rows:
-                for impl in IMPLEMENTATIONS:
+                for impl in implementations:
                     if (impl, row.transport) in SKIPPED:
                         continue
                     per_request, throughput = run_one(

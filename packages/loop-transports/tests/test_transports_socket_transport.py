@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import loop_core
+import loop_transports
 
 
 def run(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -160,6 +161,43 @@ def test_buffered_protocol_fills_its_own_buffer(any_loop: asyncio.AbstractEventL
             transport.close()
 
     run(any_loop, main())
+
+
+def test_read_sizes_of_plain_and_stream_protocols(loop: loop_core.EventLoop) -> None:
+    """A 100 KiB message already queued arrives in one data_received() (reads
+    stay under the allocator's mmap threshold, at 120 KiB); a stream reader's
+    protocol asks for 64 KiB at a time, what its reader drains in one read."""
+    message = os.urandom(100 * 1024)
+
+    class Chunks(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.sizes: list[int] = []
+
+        def data_received(self, data: bytes) -> None:
+            self.sizes.append(len(data))
+
+    class StreamChunks(loop_transports.StreamReaderProtocol):
+        def __init__(self) -> None:
+            super().__init__(loop_transports.StreamReader(loop=loop), loop=loop)
+            self.sizes: list[int] = []
+
+        def data_received(self, data: bytes) -> None:
+            self.sizes.append(len(data))
+            super().data_received(data)
+
+    async def delivered(factory: Callable[[], Chunks | StreamChunks]) -> list[int]:
+        ours, theirs = socket.socketpair()
+        with theirs:
+            theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            theirs.sendall(message)
+            transport, protocol = await loop.connect_accepted_socket(factory, ours)
+            while sum(protocol.sizes) < len(message):
+                await asyncio.sleep(0.001)
+            transport.close()
+        return protocol.sizes
+
+    assert run(loop, delivered(Chunks)) == [len(message)]
+    assert run(loop, delivered(StreamChunks)) == [64 * 1024, len(message) - 64 * 1024]
 
 
 def test_slow_reader_bounds_the_buffer_and_loses_nothing(

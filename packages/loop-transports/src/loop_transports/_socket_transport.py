@@ -18,11 +18,11 @@ from typing import Any
 from loop_transports._abstractions import Transport
 from loop_transports._base import (
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
-    MAX_READ_SIZE,
     ConnectionOwner,
     DescriptorTransport,
     check_bytes_like,
     logger,
+    read_size_for,
 )
 
 __all__ = ["SocketTransport", "is_inet", "socket_extra_info"]
@@ -96,6 +96,7 @@ class SocketTransport(DescriptorTransport, Transport):
         _set_nodelay(sock)
         self._sock = sock
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self._read_size = read_size_for(protocol)
         self._buffer = bytearray()
         self._eof = False
         self._paused = False
@@ -157,6 +158,7 @@ class SocketTransport(DescriptorTransport, Transport):
     def set_protocol(self, protocol: Any) -> None:
         """Hand further events to *protocol*, buffered or not."""
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self._read_size = read_size_for(protocol)
         self._protocol = protocol
 
     # Reading
@@ -186,7 +188,7 @@ class SocketTransport(DescriptorTransport, Transport):
             self._read_into_protocol_buffer()
             return
         try:
-            data = self._sock.recv(MAX_READ_SIZE)
+            data = self._sock.recv(self._read_size)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):

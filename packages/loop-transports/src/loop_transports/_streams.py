@@ -337,6 +337,9 @@ class StreamReaderProtocol(_FlowControl):
     connection and reaches the loop's exception handler.
     """
 
+    # Reads no larger than what a reader drains at a time (see _base.READ_SIZE_HINT).
+    _transport_read_size = DEFAULT_LIMIT
+
     def __init__(
         self,
         stream_reader: StreamReader,
