@@ -256,9 +256,9 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
 
     # Low-level sockets
 
-    async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
-        """Receive up to *nbytes* from a non-blocking socket."""
-        return await _sockets.sock_recv(self, sock, nbytes)
+    # The hot ones are loop-core's coroutine functions themselves, not a
+    # coroutine awaiting another: one frame fewer per call.
+    sock_recv = _sockets.sock_recv
 
     async def sock_recv_into(self, sock: socket.socket, buf: WriteableBuffer) -> int:
         """Receive into *buf*; return the number of bytes received."""
@@ -274,9 +274,7 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         """Receive a datagram into *buf*; return ``(nbytes, address)``."""
         return await _sockets.sock_recvfrom_into(self, sock, buf, nbytes)
 
-    async def sock_sendall(self, sock: socket.socket, data: ReadableBuffer) -> None:
-        """Send all of *data*."""
-        await _sockets.sock_sendall(self, sock, data)
+    sock_sendall = _sockets.sock_sendall
 
     async def sock_sendto(
         self, sock: socket.socket, data: ReadableBuffer, address: SocketAddress

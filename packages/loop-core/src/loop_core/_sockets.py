@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from loop_core.interfaces import FileDescriptorLoop
+from loop_core.interfaces import FileDescriptorLoop, FutureLike
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -67,7 +67,8 @@ def _recv(sock: socket.socket, nbytes: int) -> bytes:
     if nbytes <= _DIRECT_RECV_MAX or nbytes > _SCRATCH_SIZE:
         return sock.recv(nbytes)
     view = _scratch_view()
-    return bytes(view[: sock.recv_into(view, nbytes)])
+    count = sock.recv_into(view, nbytes)
+    return bytes(view[:count])
 
 
 def _recvfrom(sock: socket.socket, nbytes: int) -> tuple[bytes, Any]:
@@ -82,52 +83,90 @@ def _recvfrom(sock: socket.socket, nbytes: int) -> tuple[bytes, Any]:
 _watchers: dict[tuple[int, int, bool], object] = {}
 
 
-async def _when_ready(
-    loop: FileDescriptorLoop, sock: socket.socket, attempt: Callable[[], _T], *, write: bool
-) -> _T:
-    """Retry *attempt* each time *sock* is ready until it stops raising BlockingIOError."""
-    future = loop.create_future()
-    fd = sock.fileno()
+class _Watch:
+    """One waiting call: the future it awaits and the watch that will resolve it.
 
-    # The future is an argument, not a closure cell that every frame here
-    # would share: each frame drops it (the watch's handle goes with the watch).
-    def on_ready(waiting: Any) -> None:
-        if waiting.done():
-            return
+    The readiness callback retries the call and, once it stops raising
+    BlockingIOError, unwatches and resolves the future itself, so the
+    waiting coroutine resumes with nothing left to undo. Only a cancelled
+    wait unwatches from the coroutine (:meth:`finish`).
+    """
+
+    __slots__ = ("args", "attempt", "future", "key", "loop")
+
+    def __init__(
+        self,
+        loop: FileDescriptorLoop,
+        sock: socket.socket,
+        attempt: Callable[..., Any],
+        args: tuple[Any, ...],
+        write: bool,
+    ) -> None:
+        self.loop = loop
+        self.attempt = attempt
+        self.args = args
+        self.future: FutureLike[Any] = loop.create_future()
+        fd = sock.fileno()
+        self.key = key = (id(loop), fd, write)
+        _watchers[key] = self.future
+        if write:
+            loop.add_writer(fd, self.ready)
+        else:
+            loop.add_reader(fd, self.ready)
+
+    def ready(self) -> None:
+        future = self.future
+        if future.done():
+            return  # cancelled: finish() unwatches
         try:
-            result = attempt()
+            result = self.attempt(*self.args)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            waiting.set_exception(exc)
-            del waiting  # the failure's traceback keeps this frame, not the future
+            self.unwatch()
+            future.set_exception(exc)
         else:
-            waiting.set_result(result)
+            self.unwatch()
+            future.set_result(result)
 
-    key = (id(loop), fd, write)
-    _watchers[key] = future
-    if write:
-        loop.add_writer(fd, on_ready, future)
-    else:
-        loop.add_reader(fd, on_ready, future)
-    try:
-        result: _T = await future
-        return result
-    finally:
+    def unwatch(self) -> None:
         # A call made after ours was cancelled may have taken the descriptor
         # over already (cancelled tasks clean up late): leave its watch alone.
-        if _watchers.get(key) is future:
+        key = self.key
+        if _watchers.get(key) is self.future:
             del _watchers[key]
-            if write:
-                loop.remove_writer(fd)
+            if key[2]:
+                self.loop.remove_writer(key[1])
             else:
-                loop.remove_reader(fd)
-        # A failure's traceback holds this frame and on_ready's: neither may
-        # hold the future that holds the failure (a cycle only the collector
-        # would break, with the socket in it).
-        del future
+                self.loop.remove_reader(key[1])
+
+    def finish(self) -> None:
+        """After the wait, however it ended: unwatch, and drop what a failure's
+        traceback would otherwise keep in a cycle (future -> exception ->
+        traceback -> frame -> this watch -> future)."""
+        self.unwatch()
+        self.attempt = self.args = self.future = None  # type: ignore[assignment]
+
+
+async def _when_ready(
+    loop: FileDescriptorLoop,
+    sock: socket.socket,
+    attempt: Callable[..., _T],
+    args: tuple[Any, ...],
+    *,
+    write: bool,
+) -> _T:
+    """Retry ``attempt(*args)`` each time *sock* is ready until it stops
+    raising BlockingIOError (for the calls that are not on the fast path)."""
+    watch = _Watch(loop, sock, attempt, args, write)
+    try:
+        result: _T = await watch.future
+        return result
+    finally:
+        watch.finish()
+        del watch
 
 
 async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) -> bytes:
@@ -137,7 +176,14 @@ async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) 
         return _recv(sock, nbytes)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, lambda: _recv(sock, nbytes), write=False)
+    # _when_ready spelled out: a coroutine fewer on the usual way of a server.
+    watch = _Watch(loop, sock, _recv, (sock, nbytes), False)
+    try:
+        data: bytes = await watch.future
+        return data
+    finally:
+        watch.finish()
+        del watch
 
 
 async def sock_recv_into(loop: FileDescriptorLoop, sock: socket.socket, buf: Any) -> int:
@@ -147,7 +193,7 @@ async def sock_recv_into(loop: FileDescriptorLoop, sock: socket.socket, buf: Any
         return sock.recv_into(buf)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, lambda: sock.recv_into(buf), write=False)
+    return await _when_ready(loop, sock, sock.recv_into, (buf,), write=False)
 
 
 async def sock_recvfrom(
@@ -159,7 +205,7 @@ async def sock_recvfrom(
         return _recvfrom(sock, bufsize)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, lambda: _recvfrom(sock, bufsize), write=False)
+    return await _when_ready(loop, sock, _recvfrom, (sock, bufsize), write=False)
 
 
 async def sock_recvfrom_into(
@@ -171,30 +217,28 @@ async def sock_recvfrom_into(
         return sock.recvfrom_into(buf, nbytes)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, lambda: sock.recvfrom_into(buf, nbytes), write=False)
+    return await _when_ready(loop, sock, sock.recvfrom_into, (buf, nbytes), write=False)
+
+
+def _send_rest(sock: socket.socket, view: memoryview, progress: list[int]) -> None:
+    """Send what is left of *view*; BlockingIOError until all of it went."""
+    offset = progress[0]
+    progress[0] = offset + sock.send(view[offset:])
+    if progress[0] < len(view):
+        raise BlockingIOError
 
 
 async def sock_sendall(loop: FileDescriptorLoop, sock: socket.socket, data: ReadableBuffer) -> None:
     """Send all of *data*, waiting for buffer space as often as needed."""
     sock = _check_socket(sock)
     view = memoryview(data).cast("B")
-    total = len(view)
     try:
         sent = sock.send(view)
     except (BlockingIOError, InterruptedError):
         sent = 0
-    if sent == total:
+    if sent == len(view):
         return
-    progress = [sent]
-
-    def send_more() -> None:
-        offset = progress[0]
-        progress[0] = offset + sock.send(view[offset:])
-        if progress[0] < total:
-            # Partial send: keep waiting for the rest.
-            raise BlockingIOError
-
-    await _when_ready(loop, sock, send_more, write=True)
+    await _when_ready(loop, sock, _send_rest, (sock, view, [sent]), write=True)
 
 
 async def sock_sendto(
@@ -206,7 +250,7 @@ async def sock_sendto(
         return sock.sendto(data, address)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, lambda: sock.sendto(data, address), write=True)
+    return await _when_ready(loop, sock, sock.sendto, (data, address), write=True)
 
 
 def _is_numeric_host(family: int, host: str) -> bool:
@@ -250,20 +294,20 @@ async def sock_connect(loop: FileDescriptorLoop, sock: socket.socket, address: A
         if error != 0:
             raise OSError(error, f"Connect call failed {address}")
 
-    await _when_ready(loop, sock, finish, write=True)
+    await _when_ready(loop, sock, finish, (), write=True)
+
+
+def _accept(sock: socket.socket) -> tuple[socket.socket, Any]:
+    conn, address = sock.accept()
+    conn.setblocking(False)
+    return conn, address
 
 
 async def sock_accept(loop: FileDescriptorLoop, sock: socket.socket) -> tuple[socket.socket, Any]:
     """Accept a connection; the new socket is non-blocking."""
     sock = _check_socket(sock)
-
-    def accept() -> tuple[socket.socket, Any]:
-        conn, address = sock.accept()
-        conn.setblocking(False)
-        return conn, address
-
     try:
-        return accept()
+        return _accept(sock)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, accept, write=False)
+    return await _when_ready(loop, sock, _accept, (sock,), write=False)
