@@ -480,7 +480,7 @@ def bench_network(session: nox.Session) -> None:
     """Server CPU per request under a C load generator: ours compiled and pure, uvloop, rloop,
     asyncio (needs gcc)."""
     wheels = build_wheels(session, "compiled")
-    install_wheels(session, list(wheels.values()), "uvloop>=0.19", "rloop>=0.1")
+    install_wheels(session, list(wheels.values()), "uvloop>=0.19", "rloop>=0.1", "trustme>=1.1")
     session.run(
         "python",
         str(ROOT / "benchmarks" / "net_cpu.py"),

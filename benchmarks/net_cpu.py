@@ -4,7 +4,9 @@
 builds ``loadgen.c`` with gcc, then for every row and implementation (taking
 turns within each round) starts ``net_server.py`` in its own process, lets
 the load generator keep several connections busy for S seconds, and reads
-the server's CPU time before and after. It prints a JSON object: per
+the server's CPU time before and after. The TLS rows use ``tls_loadgen.py``
+(certificates made with trustme; without it they are left out) and the
+subprocess row makes its own load. It prints a JSON object: per
 implementation and row, the best CPU microseconds per request and the
 requests per second of that run. CPU per request, not wall-clock time, is
 what compares loops on a 2-core machine: a ping-pong client measures
@@ -25,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from net_server import HTTP_RESPONSE
+from net_server import HTTP_RESPONSE, PIPE_CHILDREN, PIPE_MESSAGE
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,7 +36,10 @@ HERE = Path(__file__).resolve().parent
 class Row:
     label: str
     workload: str
-    transport: str  # "tcp" or "unix"
+    # What loadgen.c dials ("tcp", "unix", "udp" or "connect"), what
+    # tls_loadgen.py does ("tls" echo or "handshake"), or "self" for a server
+    # that makes its own load (the subprocess pipes).
+    transport: str
     connections: int
     request: int
     response: int
@@ -50,11 +55,24 @@ ROWS = [
     Row("streams echo, 100 KiB", "streams", "tcp", 8, 102400, 102400),
     Row("sock_recv/sock_sendall echo, 1 KiB", "sock", "tcp", 8, 1024, 1024),
     Row("2000 connections, all active", "protocol", "tcp", 2000, 1024, 1024),
+    Row("connect + 64 B + close, 32 in flight", "connect", "connect", 32, 64, 64),
     Row("minimal HTTP/1.1 keep-alive server", "http", "tcp", 8, 0, len(HTTP_RESPONSE), True),
+    Row("TLS echo, 1 KiB", "tls", "tls", 8, 1024, 1024),
+    Row("TLS handshakes, 8 in flight", "tls", "handshake", 8, 0, 0),
+    Row("UDP echo, 1 KiB", "udp", "udp", 8, 1024, 1024),
+    Row(
+        f"subprocess pipes, {PIPE_MESSAGE} B through {PIPE_CHILDREN} cat children",
+        "pipes",
+        "self",
+        PIPE_CHILDREN,
+        PIPE_MESSAGE,
+        PIPE_MESSAGE,
+    ),
 ]
 IMPLEMENTATIONS = ["compiled", "pure", "uvloop", "rloop", "asyncio"]
-# rloop has no Unix-socket servers.
-SKIPPED = {("rloop", "unix")}
+# rloop has no Unix-socket servers and no TLS.
+SKIPPED = {("rloop", "unix"), ("rloop", "tls"), ("rloop", "handshake")}
+TLS_CLIENTS = ("tls", "handshake")
 
 
 def build_loadgen(folder: Path) -> Path:
@@ -63,19 +81,67 @@ def build_loadgen(folder: Path) -> Path:
     return binary
 
 
+@dataclass(frozen=True)
+class Certificates:
+    """A CA file for the TLS client and a certificate and key for the server."""
+
+    ca_file: str
+    cert_file: str
+    key_file: str
+
+
+def make_certificates(folder: Path) -> Certificates | None:
+    try:
+        import trustme
+    except ImportError:
+        return None
+    ca = trustme.CA()
+    issued = ca.issue_cert("localhost", "127.0.0.1")
+    paths = Certificates(*(str(folder / name) for name in ("ca.pem", "cert.pem", "key.pem")))
+    ca.cert_pem.write_to_path(paths.ca_file)
+    issued.cert_chain_pems[0].write_to_path(paths.cert_file)
+    issued.private_key_pem.write_to_path(paths.key_file)
+    return paths
+
+
+def _client_command(
+    row: Row, loadgen: Path, bound: str, seconds: float, certificates: Certificates | None
+) -> list[str]:
+    if row.transport in TLS_CLIENTS:
+        assert certificates is not None
+        return [
+            sys.executable, str(HERE / "tls_loadgen.py"), bound, certificates.ca_file,
+            str(row.connections), str(row.request), str(seconds),
+            *(["handshake"] if row.transport == "handshake" else []),
+        ]  # fmt: skip
+    return [
+        str(loadgen), row.transport, bound, str(row.connections),
+        str(row.request), str(row.response), str(seconds), *(["http"] if row.http else []),
+    ]  # fmt: skip
+
+
 def _server_command(impl: str, row: Row, address: str) -> list[str]:
     loop = "loop_core" if impl in ("compiled", "pure") else impl
     return [sys.executable, str(HERE / "net_server.py"), loop, row.workload, address]
 
 
 def run_one(
-    impl: str, row: Row, loadgen: Path, folder: Path, seconds: float, pure_path: str
+    impl: str,
+    row: Row,
+    loadgen: Path,
+    folder: Path,
+    seconds: float,
+    pure_path: str,
+    certificates: Certificates | None,
 ) -> tuple[float, float]:
     """Serve *row* on *impl* under load; return (CPU µs per request, requests per second)."""
     env = dict(os.environ)
     if impl == "pure":
         env["PYTHONPATH"] = pure_path
-    address = "0" if row.transport == "tcp" else str(folder / "server.sock")
+    if certificates is not None:
+        env["NET_SERVER_CERTFILE"] = certificates.cert_file
+        env["NET_SERVER_KEYFILE"] = certificates.key_file
+    address = str(folder / "server.sock") if row.transport == "unix" else "0"
     server = subprocess.Popen(
         _server_command(impl, row, address),
         stdin=subprocess.PIPE,
@@ -91,28 +157,36 @@ def run_one(
         if not bound:
             raise RuntimeError(f"{impl} did not start serving {row.label}")
 
-        def cpu() -> float:
+        def counters() -> tuple[float, int]:
+            """The server's CPU seconds so far and the requests it made itself."""
             server.stdin.write("\n")  # type: ignore[union-attr]
             server.stdin.flush()  # type: ignore[union-attr]
-            return float(server.stdout.readline())  # type: ignore[union-attr]
+            cpu, made = server.stdout.readline().split()  # type: ignore[union-attr]
+            return float(cpu), int(made)
 
-        client = [
-            str(loadgen), row.transport, bound, str(row.connections),
-            str(row.request), str(row.response),
-        ]  # fmt: skip
-        # A short warm-up run, so connections and buffers exist before measuring.
-        subprocess.run([*client, "0.3", *(["http"] if row.http else [])], check=True,
-                       capture_output=True)  # fmt: skip
-        before = cpu()
-        started = time.monotonic()
-        done = subprocess.run(
-            [*client, str(seconds), *(["http"] if row.http else [])],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
+        if row.transport == "self":
+            time.sleep(0.3)  # warm-up
+            cpu_before, made_before = counters()
+            started = time.monotonic()
+            time.sleep(seconds)
+            cpu_after, made_after = counters()
+            requests = made_after - made_before
+        else:
+            # A short warm-up run, so connections and buffers exist before measuring.
+            subprocess.run(
+                _client_command(row, loadgen, bound, 0.3, certificates),
+                check=True, capture_output=True,
+            )  # fmt: skip
+            cpu_before, _ = counters()
+            started = time.monotonic()
+            done = subprocess.run(
+                _client_command(row, loadgen, bound, seconds, certificates),
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            cpu_after, _ = counters()
+            requests = int(done.stdout.strip())
         elapsed = time.monotonic() - started
-        spent = cpu() - before
-        requests = int(done.stdout.strip())
-        return spent / requests * 1e6, requests / elapsed
+        return (cpu_after - cpu_before) / requests * 1e6, requests / elapsed
     finally:
         server.stdin.close()
         try:
@@ -145,13 +219,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="net-cpu-") as folder_name:
         folder = Path(folder_name)
         loadgen = build_loadgen(folder)
+        certificates = make_certificates(folder)
+        if certificates is None and any(row.transport in TLS_CLIENTS for row in rows):
+            print("trustme is not installed: the TLS rows are left out", file=sys.stderr)
+            rows = [row for row in rows if row.transport not in TLS_CLIENTS]
         for _ in range(args.rounds):
             for row in rows:
                 for impl in implementations:
                     if (impl, row.transport) in SKIPPED:
                         continue
                     per_request, throughput = run_one(
-                        impl, row, loadgen, folder, args.seconds, args.pure_path
+                        impl, row, loadgen, folder, args.seconds, args.pure_path, certificates
                     )
                     best = results[impl].get(row.label)
                     if best is None or per_request < best[0]:
@@ -173,10 +251,13 @@ def markdown(
         f" ({machine}); best of {rounds} rounds of {seconds:g} s, the implementations taking"
         " turns in each round. Each server runs in its own process; `loadgen.c` (built with"
         " gcc) keeps the row's connections busy, each sending a request and waiting for the"
-        " whole answer; the figure is the server process's CPU time (user and system) per"
-        " request, in microseconds: lower is better. Throughput is requests per second of"
-        " that run. `compiled vs best peer` is the best of uvloop and rloop over ours (above"
-        " 1: ours spends less).",
+        " whole answer (`tls_loadgen.py`, in Python, for the TLS rows; the subprocess row's"
+        " server keeps its `cat` children busy itself); the figure is the server process's"
+        " CPU time (user and system) per request, in microseconds: lower is better."
+        " Throughput is requests per second of that run. `compiled vs best peer` is the best"
+        " of uvloop and rloop over ours (above 1: ours spends less). The system time includes"
+        " waking the load generator up after each answer, which costs more the more often it"
+        " sleeps: a server that answers faster also pays less for the wake-ups.",
         "",
         "| workload | "
         + " | ".join(f"{impl} (µs)" for impl in IMPLEMENTATIONS)
