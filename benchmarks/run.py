@@ -143,10 +143,22 @@ def main() -> int:
             "Most rows are ping-pong: each side waits on the other, and wake-up latency "
             "dominates; two runs of the same loop differ by up to about 10% on them "
             "(more on a busy virtual machine), so ratios between 0.9 and 1.1 mean parity. "
-            "What each loop spends per request while serving is measured separately: "
-            "`RESULTS-network.md` (`nox -s bench_network`).\n\n" + network_table + "\n"
+            "What each loop spends per request while serving is the next table's measure.\n\n"
+            + network_table
+            + "\n\n"
+            + _server_cpu_section()
         )
     return 0
+
+
+def _server_cpu_section() -> str:
+    """The server-CPU table of RESULTS-network.md (``nox -s bench_network``), with its
+    command: it takes its own run (each server under a load generator)."""
+    results = HERE / "RESULTS-network.md"
+    if not results.exists():
+        return "## Serving: CPU per request\n\nNot measured yet: run `nox -s bench_network`.\n"
+    body = results.read_text().split("\n", 1)[1].lstrip("\n")
+    return "## Serving: CPU per request (copied from RESULTS-network.md)\n\n" + body
 
 
 def _sync_table(repeats: int, pure_path: str | None) -> str:
