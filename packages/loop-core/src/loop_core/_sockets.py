@@ -127,6 +127,7 @@ class _Watch:
         except BaseException as exc:
             self.unwatch()
             future.set_exception(exc)
+            del future  # the failure's traceback keeps this frame, not the future
         else:
             self.unwatch()
             future.set_result(result)
