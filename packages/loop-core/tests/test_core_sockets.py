@@ -209,3 +209,28 @@ def test_large_requests_in_loops_on_two_threads() -> None:
     for thread in threads:
         thread.join(30)
     assert results == [True, True]
+
+
+class _Patchable(socket.socket):
+    """A socket whose methods a test may replace on the instance."""
+
+
+def test_a_waiting_call_uses_the_socket_method_of_each_attempt(loop: EventLoop) -> None:
+    # As asyncio's own retries do: a sendto replaced while the call waits
+    # (CPython's test_sendto_blocking swaps a mock's) is what the next try uses.
+    async def main() -> None:
+        with _Patchable(socket.AF_INET, socket.SOCK_DGRAM) as sock, _udp_pair() as (_, peer):
+            sock.setblocking(False)
+
+            def full(*args: object) -> int:
+                raise BlockingIOError
+
+            sock.sendto = full  # type: ignore[method-assign]
+            loop.call_soon(delattr, sock, "sendto")  # the real method again
+            async with asyncio.timeout(5):  # the call starts now, before delattr runs
+                sent = await loop.sock_sendto(sock, b"late", peer.getsockname())
+            assert sent == 4
+            data, _ = await asyncio.wait_for(loop.sock_recvfrom(peer, 16), 5)
+            assert data == b"late"
+
+    loop.run_until_complete(main())

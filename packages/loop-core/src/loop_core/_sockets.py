@@ -151,6 +151,23 @@ class _Watch:
         self.attempt = self.args = self.future = None  # type: ignore[assignment]
 
 
+# The retried calls look the method up on each attempt, as a call written out
+# would: a socket whose method is replaced while waiting (a test's mock) is
+# then called through the replacement.
+
+
+def _recv_into(sock: socket.socket, buf: Any) -> int:
+    return sock.recv_into(buf)
+
+
+def _recvfrom_into(sock: socket.socket, buf: Any, nbytes: int) -> tuple[int, Any]:
+    return sock.recvfrom_into(buf, nbytes)
+
+
+def _sendto(sock: socket.socket, data: ReadableBuffer, address: Any) -> int:
+    return sock.sendto(data, address)
+
+
 async def _when_ready(
     loop: FileDescriptorLoop,
     sock: socket.socket,
@@ -194,7 +211,7 @@ async def sock_recv_into(loop: FileDescriptorLoop, sock: socket.socket, buf: Any
         return sock.recv_into(buf)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, sock.recv_into, (buf,), write=False)
+    return await _when_ready(loop, sock, _recv_into, (sock, buf), write=False)
 
 
 async def sock_recvfrom(
@@ -218,7 +235,7 @@ async def sock_recvfrom_into(
         return sock.recvfrom_into(buf, nbytes)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, sock.recvfrom_into, (buf, nbytes), write=False)
+    return await _when_ready(loop, sock, _recvfrom_into, (sock, buf, nbytes), write=False)
 
 
 def _send_rest(sock: socket.socket, view: memoryview, progress: list[int]) -> None:
@@ -251,7 +268,7 @@ async def sock_sendto(
         return sock.sendto(data, address)
     except (BlockingIOError, InterruptedError):
         pass
-    return await _when_ready(loop, sock, sock.sendto, (data, address), write=True)
+    return await _when_ready(loop, sock, _sendto, (sock, data, address), write=True)
 
 
 def _is_numeric_host(family: int, host: str) -> bool:
