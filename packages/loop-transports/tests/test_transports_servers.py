@@ -377,3 +377,26 @@ def test_a_closed_loop_that_served_goes_without_the_cycle_collector() -> None:
         Hold.instances.clear()  # their futures hold the loop
 
     assert freed_without_collector(loop_core.new_event_loop, use)
+
+
+def test_a_burst_of_clients_is_accepted_in_one_iteration(loop: loop_core.EventLoop) -> None:
+    # Connections already queued when the listener turns readable are taken
+    # together (up to ACCEPTS_PER_EVENT), not one per loop iteration.
+    made: list[asyncio.Protocol] = []
+
+    def factory() -> asyncio.Protocol:
+        made.append(asyncio.Protocol())
+        return made[-1]
+
+    server = run(loop, loop.create_server(factory, "127.0.0.1", 0))
+    address = server.sockets[0].getsockname()
+    clients = [socket.create_connection(address) for _ in range(5)]
+    try:
+        loop.call_soon(loop.stop)
+        loop.run_forever()  # one iteration
+        assert len(made) == 5
+    finally:
+        for client in clients:
+            client.close()
+        server.close()
+        run(loop, server.wait_closed())

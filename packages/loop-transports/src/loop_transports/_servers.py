@@ -28,6 +28,7 @@ __all__ = ["Server", "create_server", "create_unix_server"]
 # After running out of descriptors, wait this long before accepting again
 # (asyncio's value): the pressure has a chance to ease meanwhile.
 ACCEPT_RETRY_DELAY = 1.0
+ACCEPTS_PER_EVENT = 16
 _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 # 3.12 made Server.wait_closed wait for the accepted connections too.
 _WAIT_CLOSED_RETURNS_ONCE_CLOSED = sys.version_info < (3, 12)
@@ -190,32 +191,34 @@ class Server(asyncio.Server):
     # Accepting
 
     def _accept(self, listener: socket.socket, accepting: _Accepting) -> None:
-        # One connection per readiness event: the listener stays readable
-        # while more are queued, so the next poll brings the next one, after
-        # the connections already open had their turn. Accepting until
-        # EAGAIN would cost a failed accept() (and its exception) on every
-        # wake-up, which is most of them on a server that is not flooded.
-        try:
-            conn, address = accepting.accept()
-        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-            return
-        except OSError as exc:
-            if exc.errno not in _OUT_OF_RESOURCES:
-                raise
-            self._loop.call_exception_handler(
-                {
-                    "message": "socket.accept() out of system resource",
-                    "exception": exc,
-                    "socket": listener,
-                }
-            )
-            self._loop.remove_reader(listener.fileno())
-            self._loop.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting, listener)
-            return
-        if self._ssl_context is not None:
-            self._start_handshake(conn)
-        else:
-            self._make_transport(conn, address)
+        # Several connections per readiness event when several are queued
+        # (a burst of clients): each one accepted here spares a loop
+        # iteration and a poll. After a single connection, though, the next
+        # accept() would most often fail, costing an exception on every
+        # wake-up of a server that is not flooded; and the bound keeps the
+        # connections already open served while clients keep arriving.
+        for _ in range(ACCEPTS_PER_EVENT):
+            try:
+                conn, address = accepting.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_RESOURCES:
+                    raise
+                self._loop.call_exception_handler(
+                    {
+                        "message": "socket.accept() out of system resource",
+                        "exception": exc,
+                        "socket": listener,
+                    }
+                )
+                self._loop.remove_reader(listener.fileno())
+                self._loop.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting, listener)
+                return
+            if self._ssl_context is not None:
+                self._start_handshake(conn)
+            else:
+                self._make_transport(conn, address)
 
     def _resume_accepting(self, listener: socket.socket) -> None:
         if self._serving and self._sockets is not None and listener in self._sockets:
