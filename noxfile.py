@@ -464,26 +464,24 @@ def demo(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks: our loop compiled and pure against asyncio, uvloop and rloop, in one run."""
-    wheels = build_wheels(session, "compiled")
-    install_wheels(session, list(wheels.values()), "uvloop>=0.19", "rloop>=0.1", "trustme>=1.1")
-    session.run(
-        "python",
-        str(ROOT / "benchmarks" / "run.py"),
-        "--pure-path",
-        os.pathsep.join(str(PACKAGES_DIR / d / "src") for d in PACKAGES),
-        *session.posargs,
-    )
+    _run_benchmark(session, "run.py")
 
 
 @nox.session(python=DEFAULT_PYTHON)
 def bench_network(session: nox.Session) -> None:
     """Server CPU per request under a C load generator: ours compiled and pure, uvloop, rloop,
     asyncio (needs gcc)."""
+    _run_benchmark(session, "net_cpu.py")
+
+
+def _run_benchmark(session: nox.Session, script: str) -> None:
+    """Run benchmarks/*script* on our compiled wheels beside uvloop and rloop; the pure
+    build comes from the sources, put first on the path by the script."""
     wheels = build_wheels(session, "compiled")
     install_wheels(session, list(wheels.values()), "uvloop>=0.19", "rloop>=0.1", "trustme>=1.1")
     session.run(
         "python",
-        str(ROOT / "benchmarks" / "net_cpu.py"),
+        str(ROOT / "benchmarks" / script),
         "--pure-path",
         os.pathsep.join(str(PACKAGES_DIR / d / "src") for d in PACKAGES),
         *session.posargs,

@@ -79,6 +79,7 @@ def _server_tls_context() -> ssl.SSLContext:
 
 PIPE_CHILDREN = 4
 PIPE_MESSAGE = 1024
+_PIPE_PAYLOAD = b"x" * PIPE_MESSAGE
 
 
 class PipeEcho(asyncio.SubprocessProtocol):
@@ -95,7 +96,7 @@ class PipeEcho(asyncio.SubprocessProtocol):
         if self.stdin is None:
             self.stdin = self.transport.get_pipe_transport(0)
         self.pending = PIPE_MESSAGE
-        self.stdin.write(b"x" * PIPE_MESSAGE)
+        self.stdin.write(_PIPE_PAYLOAD)
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         self.pending -= len(data)
