@@ -200,6 +200,72 @@ def test_read_sizes_of_plain_and_stream_protocols(loop: loop_core.EventLoop) -> 
     assert run(loop, delivered(StreamChunks)) == [64 * 1024, len(message) - 64 * 1024]
 
 
+def test_a_socket_class_with_its_own_recv_and_send_is_used(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    """Plain sockets are read and written with os.read()/os.write(); a socket
+    subclass that brings its own recv() and send() gets them called."""
+    calls: list[str] = []
+
+    class CountingSocket(socket.socket):
+        def recv(self, bufsize: int, flags: int = 0) -> bytes:
+            calls.append("recv")
+            return super().recv(bufsize, flags)
+
+        def send(self, data: Any, flags: int = 0) -> int:
+            calls.append("send")
+            return super().send(data, flags)
+
+    async def main() -> None:
+        ours, theirs = socket.socketpair()
+        counting = CountingSocket(ours.family, ours.type, fileno=ours.detach())
+        with theirs:
+            transport, protocol = await any_loop.connect_accepted_socket(Recorder, counting)
+            transport.write(b"ping")
+            assert theirs.recv(4) == b"ping"
+            theirs.sendall(b"pong")
+            while len(protocol.data) < 4:
+                await asyncio.sleep(0.001)
+            transport.close()
+            await protocol.lost
+        assert "send" in calls
+        assert "recv" in calls
+
+    run(any_loop, main())
+
+
+def test_a_transport_subclass_keeps_its_own_write(loop: loop_core.EventLoop) -> None:
+    """The protocol's write() goes straight to the native core only when the
+    transport class does not override it."""
+    written: list[bytes] = []
+
+    async def main() -> None:
+        first, first_peer = socket.socketpair()
+        with first_peer:
+            transport, protocol = await loop.connect_accepted_socket(Recorder, first)
+            transport.close()
+            await protocol.lost
+
+        class Shouting(type(transport)):  # type: ignore[misc]
+            def write(self, data: bytes) -> None:
+                written.append(bytes(data))
+                super().write(bytes(data).upper())
+
+        ours, peer = socket.socketpair()
+        with peer:
+            recorder = Recorder()
+            shouting = Shouting(loop, ours, recorder)
+            await asyncio.sleep(0)
+            assert recorder.transport is shouting
+            shouting.write(b"hello")
+            assert peer.recv(5) == b"HELLO"
+            shouting.close()
+            await recorder.lost
+        assert written == [b"hello"]
+
+    run(loop, main())
+
+
 def test_slow_reader_bounds_the_buffer_and_loses_nothing(
     any_loop: asyncio.AbstractEventLoop,
 ) -> None:

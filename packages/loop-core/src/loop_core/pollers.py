@@ -13,7 +13,7 @@ import os
 import select
 import selectors
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 __all__ = [
     "EVENT_READ",
@@ -25,8 +25,14 @@ __all__ = [
     "create_poller",
 ]
 
-EVENT_READ = 1
-EVENT_WRITE = 2
+EVENT_READ: Final = 1
+EVENT_WRITE: Final = 2
+# Native constants once compiled: a plain module global is a dictionary
+# lookup on every use, and poll() uses these per ready descriptor.
+_EPOLLIN: Final[int] = getattr(select, "EPOLLIN", 0x001)
+_EPOLLOUT: Final[int] = getattr(select, "EPOLLOUT", 0x004)
+_NOT_EPOLLIN: Final = ~_EPOLLIN
+_NOT_EPOLLOUT: Final = ~_EPOLLOUT
 
 
 class Poller(Protocol):
@@ -63,9 +69,9 @@ class EpollPoller:
     def _to_epoll(events: int) -> int:
         mask = 0
         if events & EVENT_READ:
-            mask |= select.EPOLLIN
+            mask |= _EPOLLIN
         if events & EVENT_WRITE:
-            mask |= select.EPOLLOUT
+            mask |= _EPOLLOUT
         return mask
 
     def register(self, fd: int, events: int) -> None:
@@ -87,9 +93,9 @@ class EpollPoller:
             events = 0
             # Anything other than "writable" wakes a reader (EPOLLIN, EPOLLHUP,
             # EPOLLERR) and anything other than "readable" wakes a writer.
-            if flags & ~select.EPOLLOUT:
+            if flags & _NOT_EPOLLOUT:
                 events |= EVENT_READ
-            if flags & ~select.EPOLLIN:
+            if flags & _NOT_EPOLLIN:
                 events |= EVENT_WRITE
             ready.append((fd, events))
         return ready

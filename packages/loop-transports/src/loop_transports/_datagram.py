@@ -9,7 +9,6 @@ transport stays open.
 from __future__ import annotations
 
 import asyncio
-import collections
 import os
 import socket
 import stat
@@ -17,13 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from loop_transports._abstractions import DatagramTransport
-from loop_transports._base import (
-    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
-    DescriptorTransport,
-    check_bytes_like,
-    check_port,
-    logger,
-)
+from loop_transports._base import check_port, logger
+from loop_transports._cores import DatagramCore
+from loop_transports._descriptor import ReadingTransport
 from loop_transports._socket_transport import is_inet, socket_extra_info
 
 __all__ = ["SocketDatagramTransport", "create_datagram_endpoint"]
@@ -35,7 +30,7 @@ MAX_INET_DATAGRAM_SIZE = 64 * 1024
 MAX_DATAGRAM_SIZE = 256 * 1024
 
 
-class SocketDatagramTransport(DescriptorTransport, DatagramTransport, asyncio.Transport):
+class SocketDatagramTransport(ReadingTransport, DatagramTransport, asyncio.Transport):
     """A :class:`~asyncio.DatagramTransport` over a non-blocking datagram socket.
 
     *address* is the connected peer, if any: then ``sendto`` accepts only it
@@ -43,6 +38,8 @@ class SocketDatagramTransport(DescriptorTransport, DatagramTransport, asyncio.Tr
     (code checks for that), so reading can be paused; the stream-only calls
     (``write``, ``write_eof``) are refused.
     """
+
+    _core: DatagramCore
 
     def __init__(
         self,
@@ -52,45 +49,14 @@ class SocketDatagramTransport(DescriptorTransport, DatagramTransport, asyncio.Tr
         address: Any = None,
         waiter: asyncio.Future[None] | None = None,
     ) -> None:
-        super().__init__(loop, sock, sock.fileno(), protocol, socket_extra_info(sock))
+        self._extra = socket_extra_info(sock)
         sock.setblocking(False)
         self._sock = sock
-        self._read_size = MAX_INET_DATAGRAM_SIZE if is_inet(sock) else MAX_DATAGRAM_SIZE
-        self._address = address
-        self._queue: collections.deque[tuple[bytes, Any]] = collections.deque()
-        self._queued_bytes = 0
-        self._reading = False
-        self._writing = False
-        self._paused = False
-        loop.call_soon(self._start, waiter)
-
-    def _start(self, waiter: asyncio.Future[None] | None) -> None:
-        self._protocol.connection_made(self)
-        self._start_reading()
-        if waiter is not None and not waiter.cancelled():
-            waiter.set_result(None)
-
-    def _start_reading(self) -> None:
-        if not self._reading and not self._closing and not self._paused:
-            self._reading = True
-            self._loop.add_reader(self._fd, self._read_ready)
-
-    def is_reading(self) -> bool:
-        """Whether incoming datagrams are delivered (not paused, not closing)."""
-        return not self._paused and not self._closing
-
-    def pause_reading(self) -> None:
-        """Stop delivering datagrams until :meth:`resume_reading`; the kernel
-        keeps what arrives meanwhile, up to its buffer size."""
-        if not self._closing and not self._paused:
-            self._paused = True
-            self._stop_reading()
-
-    def resume_reading(self) -> None:
-        """Deliver datagrams again."""
-        if self._paused:
-            self._paused = False
-            self._start_reading()
+        read_size = MAX_INET_DATAGRAM_SIZE if is_inet(sock) else MAX_DATAGRAM_SIZE
+        connected = self._extra.get("peername") is not None
+        core = DatagramCore(self, loop, sock, protocol, read_size, address, connected)
+        self._core = core
+        loop.call_soon(core.start, waiter)
 
     def can_write_eof(self) -> bool:
         """Datagrams have no end of stream: always false."""
@@ -108,133 +74,9 @@ class SocketDatagramTransport(DescriptorTransport, DatagramTransport, asyncio.Tr
         """Refused: datagrams have no end of stream."""
         raise NotImplementedError("a datagram transport has no write_eof()")
 
-    def get_write_buffer_size(self) -> int:
-        """Bytes of datagrams waiting for the socket."""
-        return self._queued_bytes
-
-    def _read_ready(self) -> None:
-        if self._conn_lost:
-            return
-        try:
-            data, address = self._sock.recvfrom(self._read_size)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._protocol.error_received(exc)
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "Fatal read error on datagram transport")
-            return
-        self._protocol.datagram_received(data, address)
-
     def sendto(self, data: bytes | bytearray | memoryview, addr: Any = None) -> None:
         """Send one datagram to *addr* (the connected peer when ``None``)."""
-        check_bytes_like(data, "sendto()")
-        if self._address is not None:
-            if addr not in (None, self._address):
-                raise ValueError(f"Invalid address: must be None or {self._address}")
-            addr = self._address
-        elif addr is None and self._extra.get("peername") is None:
-            raise ValueError("sendto() needs an address: the transport is not connected")
-        if self._conn_lost:
-            if self._conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
-                logger.warning("socket.sendto() raised exception.")
-            self._conn_lost += 1
-            return
-        if not self._queue:
-            try:
-                self._send(data, addr)
-                return
-            except (BlockingIOError, InterruptedError):
-                self._writing = True
-                self._loop.add_writer(self._fd, self._send_queued)
-            except OSError as exc:
-                self._protocol.error_received(exc)
-                return
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                self._fatal_error(exc, "Fatal write error on datagram transport")
-                return
-        self._queue.append((bytes(data), addr))
-        self._queued_bytes += len(data)
-        self._maybe_pause_protocol()
-
-    def _send(self, data: bytes | bytearray | memoryview, addr: Any) -> None:
-        if self._extra.get("peername") is not None:
-            self._sock.send(data)
-        else:
-            self._sock.sendto(data, addr)
-
-    def _send_queued(self) -> None:
-        while self._queue:
-            data, addr = self._queue[0]
-            try:
-                self._send(data, addr)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError as exc:
-                self._queue.popleft()
-                self._queued_bytes -= len(data)
-                self._protocol.error_received(exc)
-                continue
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                self._fatal_error(exc, "Fatal write error on datagram transport")
-                return
-            self._queue.popleft()
-            self._queued_bytes -= len(data)
-        self._maybe_resume_protocol()
-        if not self._queue:
-            self._stop_writing()
-            if self._closing:
-                self._call_connection_lost(None)
-
-    def _stop_writing(self) -> None:
-        if self._writing:
-            self._writing = False
-            self._loop.remove_writer(self._fd)
-
-    def _stop_reading(self) -> None:
-        if self._reading:
-            self._reading = False
-            self._loop.remove_reader(self._fd)
-
-    def close(self) -> None:
-        """Close once queued datagrams are sent; ``connection_lost(None)`` follows."""
-        if self._closing:
-            return
-        self._closing = True
-        self._stop_reading()
-        if not self._queue:
-            self._conn_lost += 1
-            self._loop.call_soon(self._call_connection_lost, None)
-
-    def abort(self) -> None:
-        """Close at once, dropping queued datagrams."""
-        self._force_close(None)
-
-    def _force_close(self, exc: BaseException | None) -> None:
-        if self._conn_lost:
-            return
-        self._queue.clear()
-        self._queued_bytes = 0
-        self._stop_writing()
-        if not self._closing:
-            self._closing = True
-            self._stop_reading()
-        self._conn_lost += 1
-        self._loop.call_soon(self._call_connection_lost, exc)
-
-    def _call_connection_lost(self, exc: BaseException | None) -> None:
-        if not self._conn_lost:
-            self._conn_lost += 1
-        self._stop_reading()
-        self._stop_writing()
-        super()._call_connection_lost(exc)
+        self._core.sendto(data, addr)
 
 
 def _check_sock_only(sock: socket.socket, modifiers: dict[str, Any]) -> None:

@@ -1,0 +1,791 @@
+"""The native halves of the descriptor transports.
+
+Each public transport (a subclass of asyncio's class, see ``_base``) owns one
+core from here. The core holds the descriptor, the write buffer and the
+flow-control state and runs the read, write and close paths; the loop calls
+its readiness methods directly and the public methods hand straight to it.
+mypyc compiles this module: per received or sent message, nothing of a
+transport runs in the interpreter but the protocol.
+
+:class:`TransportCore` is the lifecycle every kind shares (start, fatal
+errors, water marks, ``connection_lost`` once); :class:`StreamCore` adds the
+write path (send at once, buffer only the rest) that sockets and pipes share;
+the ``@final`` classes are the kinds: stream sockets, the two ends of a
+pipe, and datagram sockets.
+"""
+
+from __future__ import annotations
+
+import _socket
+import asyncio
+import collections
+import os
+import socket
+from typing import Any, Final, final
+
+from loop_transports._base import (
+    DEFAULT_HIGH_WATER,
+    LOG_THRESHOLD_FOR_CONNLOST_WRITES,
+    MAX_READ_SIZE,
+    check_bytes_like,
+    logger,
+)
+
+__all__ = [
+    "DatagramCore",
+    "ReadPipeCore",
+    "StreamCore",
+    "StreamSocketCore",
+    "TransportCore",
+    "WritePipeCore",
+]
+
+_SHUT_WR: Final = socket.SHUT_WR
+# A socket's recv() and send() parse their arguments into a tuple first
+# (about 300 instructions a call, callgrind on the 1 KiB echo server);
+# os.read() and os.write() take theirs directly. On POSIX, read() and write()
+# on a connected stream socket are recv() and send() without flags.
+_RAW_IO_POSSIBLE: Final = os.name == "posix"
+_PLAIN_RECV: Final[object] = _socket.socket.recv
+_PLAIN_SEND: Final[object] = _socket.socket.send
+_read: Final = os.read
+_write: Final = os.write
+
+
+def _resolve(waiter: Any) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+class TransportCore:
+    """Lifecycle of a transport over one file descriptor.
+
+    *transport* is the public object: the protocol and every error report see
+    it. *fileobj* (a socket or a pipe's file object) is closed after the
+    protocol's ``connection_lost``; *fd* is what the loop watches.
+    """
+
+    transport: Any
+    name: str
+    loop: Any
+    protocol: Any
+    fileobj: Any
+    fd: int
+    server: Any
+    closing: bool
+    # Counts from 1 once connection_lost is scheduled, and on with every
+    # write dropped after that (asyncio logs from the fifth on).
+    conn_lost: int
+    paused: bool
+    reading: bool
+    writing: bool
+    high_water: int
+    low_water: int
+    protocol_paused: bool
+
+    def __init__(
+        self, transport: Any, loop: Any, fileobj: Any, fd: int, protocol: Any, server: Any
+    ) -> None:
+        self.transport = transport
+        self.name = type(transport).__name__
+        self.loop = loop
+        self.protocol = protocol
+        self.fileobj = fileobj
+        self.fd = fd
+        self.server = server
+        self.closing = False
+        self.conn_lost = 0
+        self.paused = False
+        self.reading = False
+        self.writing = False
+        self.high_water = DEFAULT_HIGH_WATER
+        self.low_water = DEFAULT_HIGH_WATER // 4
+        self.protocol_paused = False
+        if server is not None:
+            server._attach(transport)
+
+    def describe(self) -> str:
+        state = "closed" if self.fileobj is None else "closing" if self.closing else "open"
+        return f"<{self.name} fd={self.fd} {state}>"
+
+    def start(self, waiter: Any) -> None:
+        """The first callback: ``connection_made``, reading, then *waiter*."""
+        self.protocol.connection_made(self.transport)
+        if not self.closing and not self.paused:
+            self.start_reading()
+        if waiter is not None and not waiter.cancelled():
+            waiter.set_result(None)
+
+    # Reading
+
+    def read_ready(self) -> None:
+        """Called by the loop while the descriptor is readable."""
+        # Kinds that read override this; one that only writes never watches.
+        self.stop_reading()
+
+    def start_reading(self) -> None:
+        if not self.reading:
+            self.reading = True
+            self.loop.add_reader(self.fd, self.read_ready)
+
+    def stop_reading(self) -> None:
+        if self.reading:
+            self.reading = False
+            self.loop.remove_reader(self.fd)
+
+    def is_reading(self) -> bool:
+        return not self.paused and not self.closing
+
+    def pause_reading(self) -> None:
+        if self.closing or self.paused:
+            return
+        self.paused = True
+        self.stop_reading()
+
+    def resume_reading(self) -> None:
+        if self.closing or not self.paused:
+            return
+        self.paused = False
+        self.start_reading()
+
+    # Flow control
+
+    def buffer_size(self) -> int:
+        """Bytes accepted for writing and not yet taken by the kernel."""
+        return 0
+
+    def set_write_buffer_limits(self, high: int | None, low: int | None) -> None:
+        if high is None:
+            high = DEFAULT_HIGH_WATER if low is None else 4 * low
+        if low is None:
+            low = high // 4
+        if not high >= low >= 0:
+            raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+        self.high_water = high
+        self.low_water = low
+        self.maybe_pause_protocol()
+
+    def maybe_pause_protocol(self) -> None:
+        if self.protocol_paused or self.buffer_size() <= self.high_water:
+            return
+        self.protocol_paused = True
+        try:
+            self.protocol.pause_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.report("protocol.pause_writing() failed", exc)
+
+    def maybe_resume_protocol(self) -> None:
+        if not self.protocol_paused or self.buffer_size() > self.low_water:
+            return
+        self.protocol_paused = False
+        try:
+            self.protocol.resume_writing()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.report("protocol.resume_writing() failed", exc)
+
+    # Errors and the end
+
+    def close(self) -> None:
+        """Close once the buffer is flushed; ``connection_lost(None)`` follows."""
+        if self.closing:
+            return
+        self.closing = True
+        self.stop_reading()
+        if not self.buffer_size():
+            self.schedule_connection_lost(None)
+
+    def report(self, message: str, exc: BaseException) -> None:
+        self.loop.call_exception_handler(
+            {
+                "message": message,
+                "exception": exc,
+                "transport": self.transport,
+                "protocol": self.protocol,
+            }
+        )
+
+    def fatal_error(self, exc: BaseException, message: str) -> None:
+        # A peer resetting or vanishing is ordinary network life: it reaches
+        # connection_lost, and only debug mode logs it.
+        if isinstance(exc, OSError):
+            if self.loop.get_debug():
+                logger.debug("%r: %s", self.transport, message, exc_info=True)
+        else:
+            self.report(message, exc)
+        self.force_close(exc)
+
+    def force_close(self, exc: BaseException | None) -> None:
+        """Drop what is buffered, stop watching, schedule ``connection_lost(exc)``."""
+        if self.conn_lost:
+            return
+        self.drop_buffer()
+        self.stop_writing()
+        self.closing = True
+        self.stop_reading()
+        self.schedule_connection_lost(exc)
+
+    def drop_buffer(self) -> None:
+        """Forget whatever waits to be written (nothing, for kinds that only read)."""
+
+    def stop_writing(self) -> None:
+        if self.writing:
+            self.writing = False
+            self.loop.remove_writer(self.fd)
+
+    def schedule_connection_lost(self, exc: BaseException | None) -> None:
+        self.conn_lost += 1
+        self.loop.call_soon(self.call_connection_lost, exc)
+
+    def call_connection_lost(self, exc: BaseException | None) -> None:
+        # A write that completed during close() lands here directly, so the
+        # counter may still be zero.
+        if not self.conn_lost:
+            self.conn_lost = 1
+        self.stop_reading()
+        self.stop_writing()
+        try:
+            self.protocol.connection_lost(exc)
+        finally:
+            fileobj = self.fileobj
+            self.fileobj = None
+            if fileobj is not None:
+                fileobj.close()
+            server = self.server
+            self.server = None
+            if server is not None:
+                server._detach(self.transport)
+            # A protocol usually holds its transport, and the transport holds
+            # this core: drop the other halves of those cycles so all three
+            # go as soon as the application lets go.
+            self.protocol = None
+            self.transport = None
+
+    def close_unclosed(self) -> None:
+        """Close the descriptor of a transport nobody closed."""
+        fileobj = self.fileobj
+        if fileobj is not None:
+            self.fileobj = None
+            fileobj.close()
+
+
+class StreamCore(TransportCore):
+    """The write path of a byte stream: send at once, buffer only what is left.
+
+    A transport whose peer keeps up never touches the buffer or the writer
+    registration. Subclasses say how bytes leave (:meth:`send`) and what
+    happens once the buffer is empty (:meth:`drained`).
+    """
+
+    buffer: bytearray
+    # write_eof() was called on a socket: write() is refused, and the write
+    # side shuts down once the buffer is flushed. (A pipe closes instead.)
+    eof: bool
+    # While sendfile() owns the socket (resolved when the buffer drains) and
+    # while it waits for the socket to take more.
+    flushed: Any
+    writable: Any
+    lost_warning: str
+
+    def __init__(
+        self, transport: Any, loop: Any, fileobj: Any, fd: int, protocol: Any, server: Any
+    ) -> None:
+        super().__init__(transport, loop, fileobj, fd, protocol, server)
+        self.buffer = bytearray()
+        self.eof = False
+        self.flushed = None
+        self.writable = None
+        self.lost_warning = "socket.send() raised exception."
+
+    def send(self, data: Any) -> int:
+        """Write what the descriptor takes of *data* now; how much it took."""
+        return 0
+
+    def drained(self) -> None:
+        """The buffer was flushed: finish a close or an end of writing."""
+
+    def writes_closed(self) -> bool:
+        return self.conn_lost > 0
+
+    def buffer_size(self) -> int:
+        return len(self.buffer)
+
+    def write(self, data: Any) -> None:
+        if type(data) is not bytes:
+            check_bytes_like(data, "write()")
+        if self.eof:
+            raise RuntimeError("Cannot call write() after write_eof()")
+        if self.flushed is not None:
+            raise RuntimeError("unable to write; sendfile is in progress")
+        if not data:
+            return
+        if self.writes_closed():
+            if self.conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning(self.lost_warning)
+            self.conn_lost += 1
+            return
+        buffer = self.buffer
+        if buffer:
+            buffer += data
+        else:
+            try:
+                sent = self.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self.fatal_error(exc, self.write_error_message())
+                return
+            if sent == len(data):
+                return
+            view = memoryview(data)
+            buffer += view[sent:]
+            self.writing = True
+            self.loop.add_writer(self.fd, self.write_ready)
+        self.maybe_pause_protocol()
+
+    def writelines(self, list_of_data: Any) -> None:
+        chunks = list(list_of_data)
+        for chunk in chunks:
+            check_bytes_like(chunk, "writelines()")
+        self.write(b"".join(chunks))
+
+    def write_error_message(self) -> str:
+        return "Fatal write error on socket transport"
+
+    def write_ready(self) -> None:
+        buffer = self.buffer
+        try:
+            sent = self.send(buffer)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.stop_writing()
+            buffer.clear()
+            self.fatal_error(exc, self.write_error_message())
+            return
+        if sent:
+            del buffer[:sent]
+        self.maybe_resume_protocol()
+        if buffer:
+            return
+        self.stop_writing()
+        self.drained()
+
+    def drop_buffer(self) -> None:
+        if self.buffer:
+            self.buffer.clear()
+
+
+@final
+class StreamSocketCore(StreamCore):
+    """A connected stream socket (TCP or Unix): reads, writes, half-closes.
+
+    Reading stays registered while the transport reads, and ``recv`` (or
+    ``recv_into`` a :class:`~asyncio.BufferedProtocol`'s own buffer) runs
+    straight from the readiness callback.
+    """
+
+    sock: Any
+    buffered: bool
+    read_size: int
+    started: bool
+    # Read and write the descriptor with os.read()/os.write() (see
+    # _RAW_IO_POSSIBLE); not for a socket class with its own recv or send.
+    raw_io: bool
+
+    def __init__(
+        self,
+        transport: Any,
+        loop: Any,
+        sock: Any,
+        protocol: Any,
+        server: Any,
+        read_size: int,
+    ) -> None:
+        super().__init__(transport, loop, sock, sock.fileno(), protocol, server)
+        self.sock = sock
+        self.buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self.read_size = read_size
+        self.started = False
+        kind = type(sock)
+        self.raw_io = (
+            _RAW_IO_POSSIBLE
+            and getattr(kind, "recv", None) is _PLAIN_RECV
+            and getattr(kind, "send", None) is _PLAIN_SEND
+        )
+
+    def set_protocol(self, protocol: Any, read_size: int) -> None:
+        self.buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self.read_size = read_size
+        self.protocol = protocol
+
+    def start(self, waiter: Any) -> None:
+        self.started = True
+        try:
+            self.protocol.connection_made(self.transport)
+        except BaseException as exc:
+            self.force_close(exc)
+            if waiter is not None and not waiter.done():
+                # Whoever awaits the connection hears of it.
+                waiter.set_exception(exc)
+                if isinstance(exc, Exception):
+                    return
+            # Nobody else would: the loop reports it as asyncio does, with
+            # this callback's handle ("Exception in callback ...").
+            raise
+        # connection_made may already have paused reading or closed us.
+        if not self.closing and not self.paused:
+            self.start_reading()
+        if waiter is not None and not waiter.cancelled():
+            # Right after connection_made, in the same iteration, as asyncio's
+            # transports do: code that counts iterations sees the same
+            # sequence on either.
+            waiter.set_result(None)
+
+    # Reading
+
+    def read_ready(self) -> None:
+        if self.conn_lost or not self.started:
+            return
+        if self.buffered:
+            self.read_into_protocol_buffer()
+            return
+        try:
+            if self.raw_io:
+                data = _read(self.fd, self.read_size)
+            else:
+                data = self.sock.recv(self.read_size)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not data:
+            self.eof_received()
+            return
+        try:
+            self.protocol.data_received(data)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+
+    def read_into_protocol_buffer(self) -> None:
+        try:
+            buffer = self.protocol.get_buffer(-1)
+            if not len(buffer):
+                raise RuntimeError("get_buffer() returned an empty buffer")
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
+            return
+        try:
+            nbytes: int = self.sock.recv_into(buffer)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.fatal_error(exc, "Fatal read error on socket transport")
+            return
+        if not nbytes:
+            self.eof_received()
+            return
+        try:
+            self.protocol.buffer_updated(nbytes)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.fatal_error(exc, "Fatal error: protocol.buffer_updated() call failed.")
+
+    def eof_received(self) -> None:
+        if self.loop.get_debug():
+            logger.debug("%r received EOF", self.transport)
+        try:
+            keep_open = self.protocol.eof_received()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.fatal_error(exc, "Fatal error: protocol.eof_received() call failed.")
+            return
+        if keep_open:
+            # Half-closed: nothing more will arrive, but we may still write.
+            self.stop_reading()
+        else:
+            self.close()
+
+    # Writing
+
+    def send(self, data: Any) -> int:
+        if self.raw_io:
+            return _write(self.fd, data)
+        sent: int = self.sock.send(data)
+        return sent
+
+    def write_ready(self) -> None:
+        if not self.conn_lost:
+            StreamCore.write_ready(self)
+
+    def drained(self) -> None:
+        _resolve(self.flushed)
+        if self.closing:
+            self.call_connection_lost(None)
+        elif self.eof:
+            self.shutdown_write()
+
+    def shutdown_write(self) -> None:
+        try:
+            self.sock.shutdown(_SHUT_WR)
+        except OSError as exc:
+            self.fatal_error(exc, "Fatal error on socket.shutdown(SHUT_WR)")
+
+    def write_eof(self) -> None:
+        if self.closing or self.eof:
+            return
+        self.eof = True
+        if not self.buffer:
+            self.shutdown_write()
+
+    def wait_writable(self, writable: Any) -> None:
+        """Resolve *writable* once the socket takes more (for sendfile)."""
+        self.writable = writable
+        self.writing = True
+        self.loop.add_writer(self.fd, _resolve, writable)
+
+    def force_close(self, exc: BaseException | None) -> None:
+        if self.conn_lost:
+            return
+        # The sendfile side sees conn_lost and raises.
+        _resolve(self.flushed)
+        _resolve(self.writable)
+        TransportCore.force_close(self, exc)
+
+
+@final
+class ReadPipeCore(TransportCore):
+    """The reading end of a pipe: delivers data, then EOF and the end."""
+
+    def read_ready(self) -> None:
+        try:
+            data = _read(self.fd, MAX_READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self.fatal_error(exc, "Fatal read error on pipe transport")
+            return
+        if data:
+            self.protocol.data_received(data)
+            return
+        if self.loop.get_debug():
+            logger.info("%r was closed by peer", self.transport)
+        self.closing = True
+        self.stop_reading()
+        self.conn_lost += 1
+        self.loop.call_soon(self.protocol.eof_received)
+        self.loop.call_soon(self.call_connection_lost, None)
+
+
+@final
+class WritePipeCore(StreamCore):
+    """The writing end of a pipe: closing it is its end of writing.
+
+    It watches its descriptor for readability too (when *watch_peer*): on a
+    pipe that only happens when the reading end closed, which is how a
+    vanished reader is noticed before the next write.
+    """
+
+    watch_peer: bool
+    lost_scheduled: bool
+
+    def __init__(
+        self, transport: Any, loop: Any, pipe: Any, fd: int, protocol: Any, watch_peer: bool
+    ) -> None:
+        super().__init__(transport, loop, pipe, fd, protocol, None)
+        self.watch_peer = watch_peer
+        self.lost_scheduled = False
+        self.lost_warning = "pipe closed by peer or os.write(pipe, data) raised exception."
+
+    def start(self, waiter: Any) -> None:
+        self.protocol.connection_made(self.transport)
+        if self.watch_peer and not self.conn_lost:
+            self.start_reading()
+        if waiter is not None and not waiter.cancelled():
+            waiter.set_result(None)
+
+    def read_ready(self) -> None:
+        self.force_close(BrokenPipeError() if self.buffer else None)
+
+    def send(self, data: Any) -> int:
+        return _write(self.fd, data)
+
+    def writes_closed(self) -> bool:
+        return self.lost_scheduled or self.closing
+
+    def write_error_message(self) -> str:
+        return "Fatal write error on pipe transport"
+
+    def drained(self) -> None:
+        if self.closing:
+            self.stop_reading()
+            self.schedule_connection_lost(None)
+
+    def write_eof(self) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        if not self.buffer:
+            self.stop_reading()
+            self.schedule_connection_lost(None)
+
+    def close(self) -> None:
+        if self.fileobj is not None and not self.closing:
+            self.write_eof()
+
+    def force_close(self, exc: BaseException | None) -> None:
+        self.stop_writing()
+        self.stop_reading()
+        self.buffer.clear()
+        self.closing = True
+        self.schedule_connection_lost(exc)
+
+    def schedule_connection_lost(self, exc: BaseException | None) -> None:
+        if self.lost_scheduled:
+            return
+        self.lost_scheduled = True
+        TransportCore.schedule_connection_lost(self, exc)
+
+
+@final
+class DatagramCore(TransportCore):
+    """A datagram socket: a datagram goes out whole at once or waits, whole,
+    in a queue drained when the socket is writable.
+
+    Errors the socket reports for one datagram (ICMP port unreachable, say)
+    reach the protocol's ``error_received`` and the transport stays open.
+    *address* is the peer ``sendto`` is limited to, if any; a *connected*
+    socket sends with ``send``.
+    """
+
+    sock: Any
+    read_size: int
+    address: Any
+    connected: bool
+    queue: collections.deque[tuple[bytes, Any]]
+    queued_bytes: int
+
+    def __init__(
+        self,
+        transport: Any,
+        loop: Any,
+        sock: Any,
+        protocol: Any,
+        read_size: int,
+        address: Any,
+        connected: bool,
+    ) -> None:
+        super().__init__(transport, loop, sock, sock.fileno(), protocol, None)
+        self.sock = sock
+        self.read_size = read_size
+        self.address = address
+        self.connected = connected
+        self.queue = collections.deque()
+        self.queued_bytes = 0
+
+    def buffer_size(self) -> int:
+        return self.queued_bytes
+
+    def read_ready(self) -> None:
+        if self.conn_lost:
+            return
+        try:
+            data, address = self.sock.recvfrom(self.read_size)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self.protocol.error_received(exc)
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.fatal_error(exc, "Fatal read error on datagram transport")
+            return
+        self.protocol.datagram_received(data, address)
+
+    def sendto(self, data: Any, addr: Any) -> None:
+        if type(data) is not bytes:
+            check_bytes_like(data, "sendto()")
+        if self.address is not None:
+            if addr is not None and addr != self.address:
+                raise ValueError(f"Invalid address: must be None or {self.address}")
+            addr = self.address
+        elif addr is None and not self.connected:
+            raise ValueError("sendto() needs an address: the transport is not connected")
+        if self.conn_lost:
+            if self.conn_lost >= LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning("socket.sendto() raised exception.")
+            self.conn_lost += 1
+            return
+        if not self.queue:
+            try:
+                self.send(data, addr)
+                return
+            except (BlockingIOError, InterruptedError):
+                self.writing = True
+                self.loop.add_writer(self.fd, self.write_ready)
+            except OSError as exc:
+                self.protocol.error_received(exc)
+                return
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self.fatal_error(exc, "Fatal write error on datagram transport")
+                return
+        self.queue.append((bytes(data), addr))
+        self.queued_bytes += len(data)
+        self.maybe_pause_protocol()
+
+    def send(self, data: Any, addr: Any) -> None:
+        if self.connected:
+            self.sock.send(data)
+        else:
+            self.sock.sendto(data, addr)
+
+    def write_ready(self) -> None:
+        queue = self.queue
+        while queue:
+            data, addr = queue[0]
+            try:
+                self.send(data, addr)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                queue.popleft()
+                self.queued_bytes -= len(data)
+                self.protocol.error_received(exc)
+                continue
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self.fatal_error(exc, "Fatal write error on datagram transport")
+                return
+            queue.popleft()
+            self.queued_bytes -= len(data)
+        self.maybe_resume_protocol()
+        if not queue:
+            self.stop_writing()
+            if self.closing:
+                self.call_connection_lost(None)
+
+    def drop_buffer(self) -> None:
+        self.queue.clear()
+        self.queued_bytes = 0
