@@ -113,7 +113,12 @@ class StreamReader(asyncio.StreamReader):
         if not data:
             return
         self._buffer.extend(data)
-        self._wake_waiter()
+        waiter = self._waiter
+        if waiter is not None:
+            # _wake_waiter() spelled out: this runs once per received chunk.
+            self._waiter = None
+            if not waiter.cancelled():
+                waiter.set_result(None)
         if self._transport is not None and not self._paused and len(self._buffer) > 2 * self._limit:
             try:
                 self._transport.pause_reading()
@@ -172,11 +177,18 @@ class StreamReader(asyncio.StreamReader):
                 if not block:
                     return b"".join(blocks)
                 blocks.append(block)
-        if not self._buffer and not self._eof:
+        buffer = self._buffer
+        if not buffer and not self._eof:
             await self._wait_for_data("read")
-        data = bytes(memoryview(self._buffer)[:n])
-        del self._buffer[:n]
-        self._maybe_resume_transport()
+        if len(buffer) <= n:
+            # All of it (the usual case): one copy, no view, no shifting.
+            data = bytes(buffer)
+            buffer.clear()
+        else:
+            data = bytes(memoryview(buffer)[:n])
+            del buffer[:n]
+        if self._paused:
+            self._maybe_resume_transport()
         return data
 
     async def readexactly(self, n: int) -> bytes:
@@ -504,7 +516,10 @@ class StreamWriter(asyncio.StreamWriter):
         if self._transport.is_closing():
             # Let connection_lost run so the error (if any) is known below.
             await asyncio.sleep(0)
-        await self._protocol._drain_helper()
+        protocol = self._protocol
+        if protocol._paused or protocol._connection_lost:
+            # Only then a coroutine more: drain() runs after every write.
+            await protocol._drain_helper()
 
     async def start_tls(
         self,
