@@ -721,7 +721,7 @@ class DatagramCore(TransportCore):
             return
         self.protocol.datagram_received(data, address)
 
-    def sendto(self, data: Any, addr: Any) -> None:
+    def sendto(self, data: Any, addr: Any = None) -> None:
         if type(data) is not bytes:
             check_bytes_like(data, "sendto()")
         if self.address is not None:

@@ -18,7 +18,7 @@ from typing import Any
 from loop_transports._abstractions import DatagramTransport
 from loop_transports._base import check_port, logger
 from loop_transports._cores import DatagramCore
-from loop_transports._descriptor import ReadingTransport
+from loop_transports._descriptor import ReadingTransport, shortcut
 from loop_transports._socket_transport import is_inet, socket_extra_info
 
 __all__ = ["SocketDatagramTransport", "create_datagram_endpoint"]
@@ -56,6 +56,7 @@ class SocketDatagramTransport(ReadingTransport, DatagramTransport, asyncio.Trans
         connected = self._extra.get("peername") is not None
         core = DatagramCore(self, loop, sock, protocol, read_size, address, connected)
         self._core = core
+        shortcut(self, SocketDatagramTransport, "sendto", core.sendto)
         loop.call_soon(core.start, waiter)
 
     def can_write_eof(self) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from loop_transports._abstractions import ReadTransport, WriteTransport
 from loop_transports._cores import ReadPipeCore, WritePipeCore
-from loop_transports._descriptor import DescriptorTransport, ReadingTransport
+from loop_transports._descriptor import DescriptorTransport, ReadingTransport, shortcut
 
 __all__ = ["ReadPipeTransport", "WritePipeTransport", "connect_read_pipe", "connect_write_pipe"]
 
@@ -71,6 +71,7 @@ class WritePipeTransport(DescriptorTransport, WriteTransport):
             stat.S_ISFIFO(mode) and not sys.platform.startswith("aix")
         )
         self._core = WritePipeCore(self, loop, pipe, fd, protocol, watch_peer)
+        shortcut(self, WritePipeTransport, "write", self._core.write)
         os.set_blocking(fd, False)
         loop.call_soon(self._core.start, waiter)
 

@@ -17,7 +17,7 @@ from typing import Any
 from loop_transports._abstractions import Transport
 from loop_transports._base import ConnectionOwner, read_size_for
 from loop_transports._cores import StreamSocketCore
-from loop_transports._descriptor import ReadingTransport
+from loop_transports._descriptor import ReadingTransport, shortcut
 
 __all__ = ["SocketTransport", "is_inet", "socket_extra_info"]
 
@@ -86,10 +86,7 @@ class SocketTransport(ReadingTransport, Transport):
         self._sock = sock
         core = StreamSocketCore(self, loop, sock, protocol, server, read_size_for(protocol))
         self._core = core
-        if type(self).write is SocketTransport.write:
-            # The protocol's write() goes to the core's own: one call, not
-            # two, per message. (A subclass that overrides write keeps it.)
-            self.write = core.write  # type: ignore[method-assign]
+        shortcut(self, SocketTransport, "write", core.write)
         loop.call_soon(core.start, waiter)
         if waiter is None:
             # Nobody awaits this transport (a server's connection): watch the

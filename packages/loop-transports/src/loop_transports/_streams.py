@@ -18,6 +18,8 @@ import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
+from loop_transports._descriptor import shortcut
+
 __all__ = [
     "StreamReader",
     "StreamReaderProtocol",
@@ -459,6 +461,7 @@ class StreamWriter(asyncio.StreamWriter):
         self._loop = loop
         self._complete_fut: asyncio.Future[None] = loop.create_future()
         self._complete_fut.set_result(None)
+        shortcut(self, StreamWriter, "write", transport.write)
 
     def __repr__(self) -> str:
         info = [type(self).__name__, f"transport={self._transport!r}"]
@@ -544,6 +547,7 @@ class StreamWriter(asyncio.StreamWriter):
         if transport is None:
             raise ConnectionResetError("the connection closed during the TLS handshake")
         self._transport = transport
+        shortcut(self, StreamWriter, "write", transport.write)
         self._protocol._replace_transport(transport)
 
 
