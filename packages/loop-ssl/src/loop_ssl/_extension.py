@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from loop_ssl._tls import TLSLayer
+from loop_ssl._layer import TLSLayer
 
 __all__ = ["TLSMethods", "create_extension", "start_tls"]
 
@@ -68,7 +68,8 @@ async def start_tls(
     # Nothing may be read between the switch of protocols and the handshake.
     assert isinstance(transport, asyncio.ReadTransport)
     transport.pause_reading()
-    transport.set_protocol(layer)
+    # The layer is a protocol by its methods (a compiled class has no asyncio base).
+    transport.set_protocol(cast(asyncio.BaseProtocol, layer))
     made = loop.call_soon(layer.connection_made, transport)
     resumed = loop.call_soon(transport.resume_reading)
     try:
