@@ -70,7 +70,11 @@ class TransportCore:
     loop: Any
     protocol: Any
     fileobj: Any
-    fd: int
+    # Any, not int, here and for the read sizes: these only go to Python
+    # calls (os.read, add_reader), and a compiled int attribute would be
+    # boxed into a new object on every call (the sizes are past the small
+    # int cache).
+    fd: Any
     server: Any
     closing: bool
     # Counts from 1 once connection_lost is scheduled, and on with every
@@ -394,7 +398,7 @@ class StreamSocketCore(StreamCore):
 
     sock: Any
     buffered: bool
-    read_size: int
+    read_size: Any
     started: bool
     # Read and write the descriptor with os.read()/os.write() (see
     # _RAW_IO_POSSIBLE); not for a socket class with its own recv or send.
@@ -677,7 +681,7 @@ class DatagramCore(TransportCore):
     """
 
     sock: Any
-    read_size: int
+    read_size: Any
     address: Any
     connected: bool
     queue: collections.deque[tuple[bytes, Any]]
