@@ -133,8 +133,9 @@ def run_one(
     seconds: float,
     pure_path: str,
     certificates: Certificates | None,
-) -> tuple[float, float]:
-    """Serve *row* on *impl* under load; return (CPU µs per request, requests per second)."""
+) -> tuple[float, float, float]:
+    """Serve *row* on *impl* under load; return CPU µs per request, requests per
+    second, and user CPU µs per request."""
     env = dict(os.environ)
     if impl == "pure":
         env["PYTHONPATH"] = pure_path
@@ -157,19 +158,19 @@ def run_one(
         if not bound:
             raise RuntimeError(f"{impl} did not start serving {row.label}")
 
-        def counters() -> tuple[float, int]:
-            """The server's CPU seconds so far and the requests it made itself."""
+        def counters() -> tuple[float, float, int]:
+            """The server's CPU and user CPU seconds so far, and the requests it made itself."""
             server.stdin.write("\n")  # type: ignore[union-attr]
             server.stdin.flush()  # type: ignore[union-attr]
-            cpu, made = server.stdout.readline().split()  # type: ignore[union-attr]
-            return float(cpu), int(made)
+            cpu, user, made = server.stdout.readline().split()  # type: ignore[union-attr]
+            return float(cpu), float(user), int(made)
 
         if row.transport == "self":
             time.sleep(0.3)  # warm-up
-            cpu_before, made_before = counters()
+            cpu_before, user_before, made_before = counters()
             started = time.monotonic()
             time.sleep(seconds)
-            cpu_after, made_after = counters()
+            cpu_after, user_after, made_after = counters()
             requests = made_after - made_before
         else:
             # A short warm-up run, so connections and buffers exist before measuring.
@@ -177,16 +178,20 @@ def run_one(
                 _client_command(row, loadgen, bound, 0.3, certificates),
                 check=True, capture_output=True,
             )  # fmt: skip
-            cpu_before, _ = counters()
+            cpu_before, user_before, _ = counters()
             started = time.monotonic()
             done = subprocess.run(
                 _client_command(row, loadgen, bound, seconds, certificates),
                 check=True, capture_output=True, text=True,
             )  # fmt: skip
-            cpu_after, _ = counters()
+            cpu_after, user_after, _ = counters()
             requests = int(done.stdout.strip())
         elapsed = time.monotonic() - started
-        return (cpu_after - cpu_before) / requests * 1e6, requests / elapsed
+        return (
+            (cpu_after - cpu_before) / requests * 1e6,
+            requests / elapsed,
+            (user_after - user_before) / requests * 1e6,
+        )
     finally:
         server.stdin.close()
         try:
@@ -228,12 +233,12 @@ def main() -> None:
                 for impl in implementations:
                     if (impl, row.transport) in SKIPPED:
                         continue
-                    per_request, throughput = run_one(
+                    measured = run_one(
                         impl, row, loadgen, folder, args.seconds, args.pure_path, certificates
                     )
                     best = results[impl].get(row.label)
-                    if best is None or per_request < best[0]:
-                        results[impl][row.label] = [per_request, throughput]
+                    if best is None or measured[0] < best[0]:
+                        results[impl][row.label] = list(measured)
     print(json.dumps(results))
     if args.output:
         args.output.write_text(markdown(results, rows, args.rounds, args.seconds))
@@ -278,6 +283,33 @@ def markdown(
             f"| {row.label} | "
             + " | ".join(cells)
             + f" | {min(peers) / ours:.2f}x | {stock / pure:.2f}x | {throughput:,.0f} |"
+        )
+    lines += [
+        "",
+        "## User CPU per request",
+        "",
+        "The user part of the same runs (`getrusage`), in microseconds: the loop's, the"
+        " transports' and the interpreter's own work, without the kernel's networking and"
+        " wake-ups, which dominate the total on the small-message rows and grow when the"
+        " server idles more between requests.",
+        "",
+        "| workload | "
+        + " | ".join(f"{impl} (µs)" for impl in IMPLEMENTATIONS)
+        + " | compiled vs best peer | pure vs asyncio |",
+        "|---|" + "---|" * (len(IMPLEMENTATIONS) + 2),
+    ]
+    for row in rows:
+        user = {
+            impl: results[impl][row.label][2]
+            for impl in IMPLEMENTATIONS
+            if row.label in results[impl]
+        }
+        cells = [f"{user[impl]:.1f}" if impl in user else "n/a" for impl in IMPLEMENTATIONS]
+        peers = [user[p] for p in ("uvloop", "rloop") if p in user]
+        lines.append(
+            f"| {row.label} | "
+            + " | ".join(cells)
+            + f" | {min(peers) / user['compiled']:.2f}x | {user['asyncio'] / user['pure']:.2f}x |"
         )
     return "\n".join(lines) + "\n"
 

@@ -3,8 +3,9 @@
 ``python benchmarks/net_server.py IMPL WORKLOAD ADDRESS`` serves WORKLOAD
 on a loop of IMPL at ADDRESS (a TCP or UDP port, 0 for any, or a Unix socket
 path), prints the bound address, then answers each line on its standard
-input with the process's CPU time so far (``time.process_time``) and the
-number of requests it made itself, until standard input closes. ``net_cpu.py``
+input with the process's CPU time so far (``time.process_time``), the user
+part of it (``getrusage``) and the number of requests it made itself, until
+standard input closes. ``net_cpu.py``
 reads both before and after a load window; everything the process spends in
 between is the loop's and its transports'.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import socket
 import ssl
 import sys
@@ -173,7 +175,8 @@ async def serve(impl: str, workload: str, address: str) -> None:
             loop.remove_reader(sys.stdin.fileno())
             done.set_result(None)
             return
-        print(f"{time.process_time():.9f} {PipeEcho.exchanges}", flush=True)
+        user = resource.getrusage(resource.RUSAGE_SELF).ru_utime
+        print(f"{time.process_time():.9f} {user:.6f} {PipeEcho.exchanges}", flush=True)
 
     loop.add_reader(sys.stdin.fileno(), answer)
     await done

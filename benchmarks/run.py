@@ -157,7 +157,7 @@ def _server_cpu_section() -> str:
     results = HERE / "RESULTS-network.md"
     if not results.exists():
         return "## Serving: CPU per request\n\nNot measured yet: run `nox -s bench_network`.\n"
-    body = results.read_text().split("\n", 1)[1].lstrip("\n")
+    body = results.read_text().split("\n", 1)[1].lstrip("\n").replace("\n## ", "\n### ")
     return "## Serving: CPU per request (copied from RESULTS-network.md)\n\n" + body
 
 
