@@ -458,14 +458,26 @@ class StreamSocketCore(StreamCore):
     def read_ready(self) -> None:
         if self.conn_lost or not self.started:
             return
+        protocol = self.protocol
+        # A BufferedProtocol is read into its own buffer, any other gets bytes.
+        buffer: Any = None
         if self.buffered:
-            self.read_into_protocol_buffer()
-            return
+            try:
+                buffer = protocol.get_buffer(-1)
+                if not len(buffer):
+                    raise RuntimeError("get_buffer() returned an empty buffer")
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self.fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
+                return
         try:
-            if self.raw_io:
-                data = _read(self.fd, self.read_size)
+            if buffer is not None:
+                received: Any = self.sock.recv_into(buffer)
+            elif self.raw_io:
+                received = _read(self.fd, self.read_size)
             else:
-                data = self.sock.recv(self.read_size)
+                received = self.sock.recv(self.read_size)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -473,44 +485,19 @@ class StreamSocketCore(StreamCore):
         except BaseException as exc:
             self.fatal_error(exc, "Fatal read error on socket transport")
             return
-        if not data:
+        if not received:
             self.eof_received()
             return
         try:
-            self.protocol.data_received(data)
+            if buffer is None:
+                protocol.data_received(received)
+            else:
+                protocol.buffer_updated(received)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            self.fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
-
-    def read_into_protocol_buffer(self) -> None:
-        try:
-            buffer = self.protocol.get_buffer(-1)
-            if not len(buffer):
-                raise RuntimeError("get_buffer() returned an empty buffer")
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self.fatal_error(exc, "Fatal error: protocol.get_buffer() call failed.")
-            return
-        try:
-            nbytes: int = self.sock.recv_into(buffer)
-        except (BlockingIOError, InterruptedError):
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self.fatal_error(exc, "Fatal read error on socket transport")
-            return
-        if not nbytes:
-            self.eof_received()
-            return
-        try:
-            self.protocol.buffer_updated(nbytes)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self.fatal_error(exc, "Fatal error: protocol.buffer_updated() call failed.")
+            called = "data_received" if buffer is None else "buffer_updated"
+            self.fatal_error(exc, f"Fatal error: protocol.{called}() call failed.")
 
     def eof_received(self) -> None:
         if self.loop.get_debug():
