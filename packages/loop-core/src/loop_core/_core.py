@@ -369,8 +369,7 @@ _BUILTIN_METHOD: Final = types.BuiltinMethodType
 
 def check_callback(callback: object, method: str) -> None:
     """Raise :class:`TypeError` unless *callback* is a callable that is not a coroutine."""
-    kind = type(callback)
-    if kind is _BUILTIN_METHOD:
+    if type(callback) is _BUILTIN_METHOD:
         # A C or compiled function or method (a native transport core's
         # readiness callback): never a coroutine function, whatever it
         # returns, and no marker can be set on it. asyncio's test below

@@ -115,9 +115,17 @@ class TransportCore:
     def start(self, waiter: Any) -> None:
         """The first callback: ``connection_made``, reading, then *waiter*."""
         self.protocol.connection_made(self.transport)
+        self.after_connection_made(waiter)
+
+    def after_connection_made(self, waiter: Any) -> None:
+        """After ``connection_made``: start reading, then resolve *waiter*."""
+        # connection_made may already have paused reading or closed us.
         if not self.closing and not self.paused:
             self.start_reading()
         if waiter is not None and not waiter.cancelled():
+            # Right after connection_made, in the same iteration, as asyncio's
+            # transports do: code that counts iterations sees the same
+            # sequence on either.
             waiter.set_result(None)
 
     # Reading
@@ -254,10 +262,7 @@ class TransportCore:
         try:
             self.protocol.connection_lost(exc)
         finally:
-            fileobj = self.fileobj
-            self.fileobj = None
-            if fileobj is not None:
-                fileobj.close()
+            self.close_unclosed()
             server = self.server
             self.server = None
             if server is not None:
@@ -269,7 +274,7 @@ class TransportCore:
             self.transport = None
 
     def close_unclosed(self) -> None:
-        """Close the descriptor of a transport nobody closed."""
+        """Close the descriptor, if still open (also for a transport nobody closed)."""
         fileobj = self.fileobj
         if fileobj is not None:
             self.fileobj = None
@@ -444,14 +449,7 @@ class StreamSocketCore(StreamCore):
             # Nobody else would: the loop reports it as asyncio does, with
             # this callback's handle ("Exception in callback ...").
             raise
-        # connection_made may already have paused reading or closed us.
-        if not self.closing and not self.paused:
-            self.start_reading()
-        if waiter is not None and not waiter.cancelled():
-            # Right after connection_made, in the same iteration, as asyncio's
-            # transports do: code that counts iterations sees the same
-            # sequence on either.
-            waiter.set_result(None)
+        self.after_connection_made(waiter)
 
     # Reading
 
@@ -606,8 +604,8 @@ class WritePipeCore(StreamCore):
         self.lost_scheduled = False
         self.lost_warning = "pipe closed by peer or os.write(pipe, data) raised exception."
 
-    def start(self, waiter: Any) -> None:
-        self.protocol.connection_made(self.transport)
+    def after_connection_made(self, waiter: Any) -> None:
+        # Reading here is only the watch for a vanished reader.
         if self.watch_peer and not self.conn_lost:
             self.start_reading()
         if waiter is not None and not waiter.cancelled():
