@@ -449,19 +449,18 @@ async def wait(
     waiter = loop.create_future()
     timer = loop.call_later(timeout, _resolve, waiter, None) if timeout is not None else None
     remaining = [len(pending)]
+    # Decided once: on_done runs for every future.
+    on_first = return_when == FIRST_COMPLETED
+    on_exception = return_when == FIRST_EXCEPTION
 
     def on_done(future: Any) -> None:
         remaining[0] -= 1
         if (
             remaining[0] <= 0
-            or return_when == FIRST_COMPLETED
-            or (
-                return_when == FIRST_EXCEPTION
-                and not future.cancelled()
-                and future.exception() is not None
-            )
-        ):
-            _resolve(waiter, None)
+            or on_first
+            or (on_exception and not future.cancelled() and future.exception() is not None)
+        ) and not waiter.done():
+            waiter.set_result(None)
 
     for future in pending:
         future.add_done_callback(on_done)

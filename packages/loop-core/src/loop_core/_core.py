@@ -94,7 +94,7 @@ def _owner_is_debugging(loop: Any) -> bool:
     return bool(loop.get_debug())
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
+@mypyc_attr(free_list_len=1)
 class Handle:
     """A callback scheduled on a loop, which :meth:`cancel` can withdraw.
 
@@ -216,7 +216,7 @@ class Handle:
         return "<" + " ".join(self._repr_parts()) + ">"
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
+@mypyc_attr(free_list_len=1)
 class TimerHandle(Handle):
     """A :class:`Handle` due at a point of the loop's clock (see :meth:`when`)."""
 
