@@ -22,6 +22,7 @@ import threading
 import traceback
 import warnings
 import weakref
+from types import MethodType
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, TypeVarTuple, cast
 
@@ -50,6 +51,19 @@ _TaskFactory = Callable[..., Any]
 
 # How many frames of a coroutine's creation debug mode records.
 _COROUTINE_ORIGIN_DEPTH = 10
+
+# The sock_* methods that are loop-core's functions of the same name and
+# arguments, with the loop first.
+_BOUND_SOCKET_CALLS = (
+    "sock_accept",
+    "sock_connect",
+    "sock_recv",
+    "sock_recv_into",
+    "sock_recvfrom",
+    "sock_recvfrom_into",
+    "sock_sendall",
+    "sock_sendto",
+)
 
 
 def _debug_mode_from_environment() -> bool:
@@ -115,8 +129,15 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         # they schedule, which makes and frees a bound method each time (about
         # 100 instructions of a 5000-instruction task step); found in the
         # instance dictionary, the one bound here is returned as it is (close()
-        # drops it).
-        vars(self)["call_soon"] = self.call_soon
+        # drops these).
+        instance = vars(self)
+        instance["call_soon"] = self.call_soon
+        # A server written with sock_* calls makes one per request; compiled,
+        # the functions bound here are not descriptors, so the class has
+        # coroutine methods that await them and each instance skips those.
+        for name in _BOUND_SOCKET_CALLS:
+            if getattr(type(self), name) is getattr(EventLoop, name):  # not overridden
+                instance[name] = MethodType(getattr(_sockets, name), self)
         self._exception_handler: (
             Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None
         ) = None
@@ -197,8 +218,10 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         self._closed = True
         self._close_extensions()
         self._close_core()
-        # The bound call_soon kept in __init__ is a cycle through the loop.
-        vars(self).pop("call_soon", None)
+        # The bound methods kept in __init__ are cycles through the loop.
+        instance = vars(self)
+        for name in ("call_soon", *_BOUND_SOCKET_CALLS):
+            instance.pop(name, None)
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         if not getattr(self, "_closed", True):
@@ -264,9 +287,12 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
 
     # Low-level sockets
 
-    # The hot ones are loop-core's coroutine functions themselves, not a
-    # coroutine awaiting another: one frame fewer per call.
-    sock_recv = _sockets.sock_recv
+    # Each instance also binds these names straight to loop-core's coroutine
+    # functions (see __init__): no coroutine in front of theirs.
+
+    async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
+        """Receive up to *nbytes*; ``b""`` at end of stream."""
+        return await _sockets.sock_recv(self, sock, nbytes)
 
     async def sock_recv_into(self, sock: socket.socket, buf: WriteableBuffer) -> int:
         """Receive into *buf*; return the number of bytes received."""
@@ -282,7 +308,9 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         """Receive a datagram into *buf*; return ``(nbytes, address)``."""
         return await _sockets.sock_recvfrom_into(self, sock, buf, nbytes)
 
-    sock_sendall = _sockets.sock_sendall
+    async def sock_sendall(self, sock: socket.socket, data: ReadableBuffer) -> None:
+        """Send all of *data*."""
+        await _sockets.sock_sendall(self, sock, data)
 
     async def sock_sendto(
         self, sock: socket.socket, data: ReadableBuffer, address: SocketAddress
