@@ -22,8 +22,8 @@ import threading
 import traceback
 import warnings
 import weakref
-from types import MethodType
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from types import MethodType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, TypeVarTuple, cast
 
 from loop_core import _futures, _sockets, _tasks
