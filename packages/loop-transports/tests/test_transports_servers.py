@@ -6,6 +6,7 @@ import asyncio
 import gc
 import os
 import socket
+import struct
 import sys
 import tempfile
 import warnings
@@ -298,6 +299,49 @@ def test_accepted_connections_extra_info(any_loop: asyncio.AbstractEventLoop) ->
                 assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
                 transport.close()
                 await Hold.instances[0].lost
+
+    run(any_loop, main())
+
+
+class AddressesWhenLost(asyncio.Protocol):
+    """Asks for the addresses only once the peer reset the connection."""
+
+    def __init__(self) -> None:
+        self.lost: asyncio.Future[tuple[Any, Any]] = asyncio.get_event_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        info = self.transport.get_extra_info
+        self.lost.set_result((info("sockname"), info("peername")))
+
+
+def test_addresses_are_known_in_connection_lost_after_a_reset(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # As in asyncio, where both are read when the transport is made: a reset
+    # peer must not take them away from a connection_lost that logs them.
+    async def main() -> None:
+        protocols: list[AddressesWhenLost] = []
+
+        def factory() -> AddressesWhenLost:
+            protocols.append(AddressesWhenLost())
+            return protocols[-1]
+
+        server = await any_loop.create_server(factory, "127.0.0.1", 0)
+        async with server:
+            address = server.sockets[0].getsockname()
+            client = socket.create_connection(address)
+            client_address = client.getsockname()
+            while not protocols or not hasattr(protocols[0], "transport"):
+                await asyncio.sleep(0.001)
+            # SO_LINGER with a zero timeout: close() sends a reset.
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()
+            sockname, peername = await asyncio.wait_for(protocols[0].lost, 5)
+            assert sockname == address
+            assert peername == client_address
 
     run(any_loop, main())
 

@@ -33,22 +33,23 @@ def is_inet(sock: socket.socket) -> bool:
     return _RAW_FAMILY(sock) in _INET_FAMILIES
 
 
-def socket_extra_info(sock: socket.socket, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The 'socket', 'sockname' and 'peername' entries of ``get_extra_info``,
-    updated with *extra* (a 'peername' there spares asking the kernel)."""
-    info: dict[str, Any] = {"socket": sock}
+_ADDRESS_QUERIES = {"sockname": "getsockname", "peername": "getpeername"}
+
+
+def _ask_address(sock: socket.socket, name: str) -> Any:
     try:
-        info["sockname"] = sock.getsockname()
+        return getattr(sock, _ADDRESS_QUERIES[name])()
     except OSError:
-        info["sockname"] = None
-    if extra is None or "peername" not in extra:
-        try:
-            info["peername"] = sock.getpeername()
-        except OSError:
-            info["peername"] = None
-    if extra:
-        info.update(extra)
-    return info
+        return None  # closed, or (peername) not connected
+
+
+def socket_extra_info(sock: socket.socket) -> dict[str, Any]:
+    """The 'socket', 'sockname' and 'peername' entries of ``get_extra_info``, asked now."""
+    return {
+        "socket": sock,
+        "sockname": _ask_address(sock, "sockname"),
+        "peername": _ask_address(sock, "peername"),
+    }
 
 
 def _set_nodelay(sock: socket.socket) -> None:
@@ -79,7 +80,15 @@ class SocketTransport(ReadingTransport, Transport):
         extra: dict[str, Any] | None = None,
         server: ConnectionOwner | None = None,
     ) -> None:
-        self._extra = socket_extra_info(sock, extra)
+        self._extra = {"socket": sock, **extra} if extra else {"socket": sock}
+        # 'sockname' is asked of the socket when first wanted (it is still
+        # open in connection_lost, as in asyncio): a system call and an
+        # address formatted (about 2,500 instructions, most of them
+        # inet_ntop's sprintf) per connection that most servers never look
+        # at. The peer's address must be known before a reset can lose it;
+        # a server has it from accept() and passes it in *extra*.
+        if "peername" not in self._extra:
+            self._extra["peername"] = _ask_address(sock, "peername")
         if sock.gettimeout() != 0.0:
             sock.setblocking(False)
         _set_nodelay(sock)
@@ -98,6 +107,13 @@ class SocketTransport(ReadingTransport, Transport):
             # so the task awaiting the connection resumes before the first
             # data_received.
             core.start_reading()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """Return the transport's *name* property ('socket', 'sockname', 'peername', ...)."""
+        extra = self._extra
+        if name == "sockname" and name not in extra:
+            extra[name] = _ask_address(self._sock, name)
+        return extra.get(name, default)
 
     def set_protocol(self, protocol: Any) -> None:
         """Hand further events to *protocol*, buffered or not."""
