@@ -236,53 +236,11 @@ def test_a_waiting_call_uses_the_socket_method_of_each_attempt(loop: EventLoop) 
     loop.run_until_complete(main())
 
 
-class _CountingRecv(socket.socket):
-    """A socket that counts its recv() calls."""
-
-    recv_calls = 0
-
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        self.recv_calls += 1
-        return super().recv(bufsize, flags)
-
-
-def test_after_a_short_read_that_waited_the_next_call_waits_without_trying(
-    loop: EventLoop,
-) -> None:
-    # A request-response peer: the answer to the last call came after a wait
-    # and was short, so the next call goes straight to watching (one recv()
-    # instead of a failed one and another) and still gets what arrives.
+def test_data_already_queued_comes_without_a_loop_iteration(loop: EventLoop) -> None:
+    # Each call tries the socket before watching it, also right after a call
+    # that had to wait: what is queued comes before the loop runs anything else.
     async def main() -> None:
-        left, right = socket.socketpair()
-        with left, _CountingRecv(fileno=right.detach()) as sock:
-            sock.setblocking(False)
-            loop.call_later(0.01, left.send, b"first")
-            async with asyncio.timeout(5):
-                assert await loop.sock_recv(sock, 1024) == b"first"
-            assert sock.recv_calls == 2  # tried, waited, read
-
-            loop.call_later(0.01, left.send, b"second")
-            async with asyncio.timeout(5):
-                assert await loop.sock_recv(sock, 1024) == b"second"
-            assert sock.recv_calls == 3  # waited, read
-
-            left.send(b"queued")  # already there: the watch reports it at once
-            async with asyncio.timeout(5):
-                assert await loop.sock_recv(sock, 1024) == b"queued"
-            left.close()
-            async with asyncio.timeout(5):
-                assert await loop.sock_recv(sock, 1024) == b""
-
-    loop.run_until_complete(main())
-
-
-def test_after_a_full_read_the_next_call_tries_first(loop: EventLoop) -> None:
-    # A full read means more may be queued: the next call takes it at once,
-    # before the loop runs anything else.
-    async def main() -> None:
-        left, right = socket.socketpair()
-        with left, _CountingRecv(fileno=right.detach()) as sock:
-            sock.setblocking(False)
+        with _nonblocking_pair() as (left, sock):
             loop.call_later(0.01, left.send, b"abcdefgh")
             async with asyncio.timeout(5):
                 assert await loop.sock_recv(sock, 4) == b"abcd"

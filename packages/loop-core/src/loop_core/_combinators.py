@@ -509,8 +509,11 @@ class _AsCompleted(Generic[_T]):
         self._waiters: collections.deque[Any] = collections.deque()
         self._loop = loop
         self._timer: Any = None
+        # One bound method for all of them: a new one per future is as many
+        # more objects for the cycle collector to walk while they wait.
+        on_done = self._on_done
         for future in self._todo:
-            future.add_done_callback(self._on_done)
+            future.add_done_callback(on_done)
         if self._todo and timeout is not None:
             self._timer = loop.call_later(timeout, self._on_timeout)
 

@@ -187,35 +187,15 @@ async def _when_ready(
         del watch
 
 
-# Descriptors whose last sock_recv had to wait and then got less than it
-# asked for: a request-response peer, whose next call will most likely wait
-# as well. That call watches at once instead of trying first, since a failed
-# recv() costs a system call and an exception (a quarter of a server's CPU
-# per request in the sock_* echo benchmark, where 70% of the calls wait). A
-# full read means more may be queued, and the call after it tries first
-# again. An entry a closed socket leaves behind costs the next socket with
-# that number one loop iteration.
-_recv_waits: set[int] = set()
-
-
-def _recv_after_wait(sock: socket.socket, nbytes: int) -> bytes:
-    data = _recv(sock, nbytes)
-    if len(data) == nbytes or not data:
-        _recv_waits.discard(sock.fileno())
-    return data
-
-
 async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) -> bytes:
     """Receive up to *nbytes* from *sock*; ``b""`` at end of stream."""
     sock = _check_socket(sock)
-    fd = sock.fileno()
-    if fd not in _recv_waits:
-        try:
-            return _recv(sock, nbytes)
-        except (BlockingIOError, InterruptedError):
-            _recv_waits.add(fd)
+    try:
+        return _recv(sock, nbytes)
+    except (BlockingIOError, InterruptedError):
+        pass
     # _when_ready spelled out: a coroutine fewer on the usual way of a server.
-    watch = _Watch(loop, sock, _recv_after_wait, (sock, nbytes), False)
+    watch = _Watch(loop, sock, _recv, (sock, nbytes), False)
     try:
         data: bytes = await watch.future
         return data
