@@ -44,7 +44,13 @@ class _PipeEnd(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self._owner._pipe_data_received(self._fd, data)
+        owner = self._owner
+        if owner._pending_calls is None:
+            # What owner._call does once connected, without its two
+            # interpreted calls: this runs for every read of every pipe.
+            owner._loop.call_soon(owner._protocol.pipe_data_received, self._fd, data)
+        else:
+            owner._pipe_data_received(self._fd, data)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.disconnected = True
