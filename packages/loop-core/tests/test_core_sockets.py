@@ -250,3 +250,28 @@ def test_data_already_queued_comes_without_a_loop_iteration(loop: EventLoop) -> 
             assert ran == []
 
     loop.run_until_complete(main())
+
+
+def test_a_subclass_keeps_its_own_sock_methods() -> None:
+    # The loop binds its sock_* names straight to loop-core's coroutine
+    # functions, but never over a subclass's own method.
+    received: list[int] = []
+
+    class Recording(EventLoop):
+        async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
+            received.append(nbytes)
+            return await super().sock_recv(sock, nbytes)
+
+    loop = Recording()
+    try:
+
+        async def main() -> bytes:
+            with _nonblocking_pair() as (left, right):
+                await loop.sock_sendall(left, b"mine")
+                return await loop.sock_recv(right, 10)
+
+        assert loop.run_until_complete(main()) == b"mine"
+        assert received == [10]
+    finally:
+        loop.close()
+    assert "sock_recv" not in vars(loop)  # nor after close()

@@ -52,18 +52,9 @@ _TaskFactory = Callable[..., Any]
 # How many frames of a coroutine's creation debug mode records.
 _COROUTINE_ORIGIN_DEPTH = 10
 
-# The sock_* methods that are loop-core's functions of the same name and
-# arguments, with the loop first.
-_BOUND_SOCKET_CALLS = (
-    "sock_accept",
-    "sock_connect",
-    "sock_recv",
-    "sock_recv_into",
-    "sock_recvfrom",
-    "sock_recvfrom_into",
-    "sock_sendall",
-    "sock_sendto",
-)
+# The sock_* methods: each is the loop_core._sockets function of the same
+# name and arguments, with the loop first.
+_BOUND_SOCKET_CALLS = tuple(_sockets.__all__)
 
 
 def _debug_mode_from_environment() -> bool:
