@@ -6,16 +6,22 @@
 
 The first call makes ``.venv-dev`` with the pinned nox of
 ``requirements/dev.txt``; nox makes every other environment itself. ``test``
-ends with one line that totals the test reports of all sessions, and fails
-when a session failed or when no test ran at all.
+runs nox's default sessions two at a time (one per core; ``LOOP_CI_WORKERS``
+changes that), each session's output printed whole when it ends, and ends
+with one line that totals the test reports of all sessions; it fails when a
+session failed or when no test ran at all. ``test ARGS`` passes ARGS to one
+nox run instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import venv
 from pathlib import Path
@@ -73,9 +79,86 @@ def count_reports(since: float) -> dict[str, int]:
     return totals
 
 
+# Started first, longest first: the sessions that compile the wheels of each
+# Python (so two workers build different ones) and the longest suites. The
+# rest follow in nox's order.
+FIRST = (
+    "tests-3.11(mode='compiled')",
+    "tests-3.12(mode='compiled')",
+    "tests-3.13(mode='compiled')",
+    "build",
+    "integration(mode='compiled')",
+    "ecosystem-3.11(library='anyio')",
+    "ecosystem-3.13(library='anyio')",
+    "ecosystem-3.11(library='uvicorn')",
+    "ecosystem-3.13(library='uvicorn')",
+)
+
+
+def default_sessions(python: Path) -> list[str]:
+    listed = subprocess.run(
+        [str(python), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), "-l", "--json"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    sessions = [entry["session"] for entry in json.loads(listed)]
+    first = [name for name in FIRST if name in sessions]
+    return first + [name for name in sessions if name not in first]
+
+
+def run_sessions_in_parallel(sessions: list[str], workers: int) -> int:
+    """Run each nox session in its own nox process, *workers* at a time.
+
+    Sessions share only the wheel cache, which nox's build step fills
+    atomically; each session's output is printed whole when it ends.
+    """
+    python = ensure_dev_venv()
+    queue = list(sessions)
+    lock = threading.Lock()
+    failed: list[str] = []
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                session = queue.pop(0)
+            started = time.monotonic()
+            with tempfile.TemporaryFile() as log:
+                code = subprocess.run(
+                    [str(python), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"),
+                     "-s", session],
+                    cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False,
+                ).returncode  # fmt: skip
+                log.seek(0)
+                output = log.read().decode(errors="replace")
+            with lock:
+                print(output, end="", flush=True)
+                verdict = "passed" if code == 0 else "FAILED"
+                took = time.monotonic() - started
+                print(f"dev.py: {session} {verdict} in {took:.0f} s", flush=True)
+                if code != 0:
+                    failed.append(session)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        print(f"dev.py: failed sessions: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
+
+
 def test(extra: list[str]) -> int:
     started = time.time()
-    status = run_nox(*extra)
+    if extra:
+        status = run_nox(*extra)
+    else:
+        workers = int(os.environ.get("LOOP_CI_WORKERS", "2"))
+        status = run_sessions_in_parallel(default_sessions(ensure_dev_venv()), workers)
     totals = count_reports(started)
     print(f"nox sessions {'passed' if status == 0 else 'FAILED'}")
     print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,10 @@ def build_wheels(session: nox.Session, mode: str) -> dict[str, Path]:
         target = house / f"{dist}-{_source_digest(dist)}"
         found = sorted(target.glob("*.whl"))
         if not found:
-            shutil.rmtree(target, ignore_errors=True)
+            # Built beside the cache and moved in whole: `dev.py test` runs
+            # sessions side by side, and one may look while another builds.
+            house.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=house))
             session.run(
                 "python",
                 "-m",
@@ -153,13 +157,24 @@ def build_wheels(session: nox.Session, mode: str) -> dict[str, Path]:
                 "--no-deps",
                 "--quiet",
                 "--wheel-dir",
-                str(target),
+                str(building),
                 str(PACKAGES_DIR / dist),
                 env=env,
             )
+            _move_into_place(building, target)
             found = sorted(target.glob("*.whl"))
         wheels[dist] = found[-1]
     return wheels
+
+
+def _move_into_place(built: Path, target: Path) -> None:
+    """Rename the folder *built* to *target*, unless another session got there first."""
+    try:
+        built.rename(target)
+    except OSError:
+        if not any(target.glob("*")):
+            raise
+        shutil.rmtree(built, ignore_errors=True)
 
 
 def install_wheels(session: nox.Session, wheels: list[Path], *extra: str) -> None:
@@ -254,13 +269,17 @@ def _sdist_tests(session: nox.Session, name: str, version: str) -> Path:
     unpacked = ECOSYSTEM_SOURCES / f"{name}-{version}"
     if not (unpacked / "tests").is_dir():
         ECOSYSTEM_SOURCES.mkdir(exist_ok=True)
+        # Unpacked beside and moved in whole, as the wheels (see build_wheels).
+        work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=ECOSYSTEM_SOURCES))
         session.run(
             "python", "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-            "--dest", str(ECOSYSTEM_SOURCES), f"{name}=={version}",
+            "--dest", str(work), f"{name}=={version}",
         )  # fmt: skip
-        archive = next(ECOSYSTEM_SOURCES.glob(f"{name}-{version}.tar.gz"))
+        archive = next(work.glob(f"{name}-{version}.tar.gz"))
         with tarfile.open(archive) as tar:
-            tar.extractall(ECOSYSTEM_SOURCES, filter="data")
+            tar.extractall(work, filter="data")
+        _move_into_place(work / unpacked.name, unpacked)
+        shutil.rmtree(work, ignore_errors=True)
     return unpacked
 
 
