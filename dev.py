@@ -80,19 +80,23 @@ def count_reports(since: float) -> dict[str, int]:
 
 
 # Started first, longest first: the sessions that compile the wheels of each
-# Python (so two workers build different ones) and the longest suites. The
-# rest follow in nox's order.
+# Python (so two workers build different ones) and the libraries' suites.
+# The rest follow in nox's order.
 FIRST = (
     "tests-3.11(mode='compiled')",
-    "tests-3.12(mode='compiled')",
     "tests-3.13(mode='compiled')",
-    "build",
-    "integration(mode='compiled')",
     "ecosystem-3.11(library='anyio')",
+    "tests-3.12(mode='compiled')",
     "ecosystem-3.13(library='anyio')",
+    "build",
     "ecosystem-3.11(library='uvicorn')",
+    "integration(mode='compiled')",
     "ecosystem-3.13(library='uvicorn')",
 )
+# Sessions that never run side by side: the libraries' own suites pick a free
+# port and bind it again (anyio's multi-listener tests, httpx's test server
+# on port 8000), which another suite may take in between.
+EXCLUSIVE_PREFIX = "ecosystem-"
 
 
 def default_sessions(python: Path) -> list[str]:
@@ -116,15 +120,25 @@ def run_sessions_in_parallel(sessions: list[str], workers: int) -> int:
     """
     python = ensure_dev_venv()
     queue = list(sessions)
-    lock = threading.Lock()
     failed: list[str] = []
+    running: set[str] = set()
+    changed = threading.Condition()
+
+    def may_start(session: str) -> bool:
+        if not session.startswith(EXCLUSIVE_PREFIX):
+            return True
+        return not any(other.startswith(EXCLUSIVE_PREFIX) for other in running)
 
     def work() -> None:
         while True:
-            with lock:
+            with changed:
+                while queue and not any(may_start(name) for name in queue):
+                    changed.wait()
                 if not queue:
                     return
-                session = queue.pop(0)
+                session = next(name for name in queue if may_start(name))
+                queue.remove(session)
+                running.add(session)
             started = time.monotonic()
             with tempfile.TemporaryFile() as log:
                 code = subprocess.run(
@@ -134,7 +148,9 @@ def run_sessions_in_parallel(sessions: list[str], workers: int) -> int:
                 ).returncode  # fmt: skip
                 log.seek(0)
                 output = log.read().decode(errors="replace")
-            with lock:
+            with changed:
+                running.discard(session)
+                changed.notify_all()
                 print(output, end="", flush=True)
                 verdict = "passed" if code == 0 else "FAILED"
                 took = time.monotonic() - started

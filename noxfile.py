@@ -283,6 +283,10 @@ def _sdist_tests(session: nox.Session, name: str, version: str) -> Path:
     return unpacked
 
 
+def _uses_xdist(requirements: tuple[str, ...]) -> bool:
+    return any(r.startswith("pytest-xdist") for r in requirements)
+
+
 @nox.session(python=[DEFAULT_PYTHON, "3.13"])
 @nox.parametrize("library", ["anyio", "httpx", "uvicorn"])
 def ecosystem(session: nox.Session, library: str) -> None:
@@ -323,7 +327,9 @@ def ecosystem(session: nox.Session, library: str) -> None:
             output = regressed.splitlines() if isinstance(regressed, str) else []
             failed_here = [test for test in output if test.strip()]
             if failed_here:
-                run_suite("loop_core", rerun, "-n", "0", *failed_here)
+                # One process for the rerun, where the suite runs under xdist.
+                serial = ("-n", "0") if _uses_xdist(suite.requirements) else ()
+                run_suite("loop_core", rerun, *serial, *failed_here)
     report = results / "report.rst"
     try:
         session.run(
