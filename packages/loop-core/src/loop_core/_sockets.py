@@ -3,9 +3,9 @@
 Each operation tries the system call first and only waits for readiness when
 it would block, so a socket with data already queued costs no loop iteration.
 The functions take any loop that can watch file descriptors; our loop binds
-them as its ``sock_*`` methods. Sockets must be non-blocking. The module is
-compiled with mypyc: a server written with these calls spends most of its
-time here.
+them as its ``sock_*`` methods. Sockets must be non-blocking. (Compiled with
+mypyc, these coroutines broke anyio's listener and happy-eyeballs tests on
+Python 3.13, not on 3.11: they stay interpreted until that is understood.)
 """
 
 from __future__ import annotations
