@@ -52,10 +52,14 @@ def ensure_dev_venv() -> Path:
     return python
 
 
+def nox_command(python: Path, *args: str) -> list[str]:
+    return [str(python), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), *args]
+
+
 def run_nox(*args: str) -> int:
     python = ensure_dev_venv()
     return subprocess.run(
-        [str(python), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), *args],
+        nox_command(python, *args),
         cwd=ROOT,
         check=False,
     ).returncode
@@ -101,7 +105,7 @@ EXCLUSIVE_PREFIX = "ecosystem-"
 
 def default_sessions(python: Path) -> list[str]:
     listed = subprocess.run(
-        [str(python), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), "-l", "--json"],
+        nox_command(python, "-l", "--json"),
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -112,13 +116,12 @@ def default_sessions(python: Path) -> list[str]:
     return first + [name for name in sessions if name not in first]
 
 
-def run_sessions_in_parallel(sessions: list[str], workers: int) -> int:
+def run_sessions_in_parallel(python: Path, sessions: list[str], workers: int) -> int:
     """Run each nox session in its own nox process, *workers* at a time.
 
     Sessions share only the wheel cache, which nox's build step fills
     atomically; each session's output is printed whole when it ends.
     """
-    python = ensure_dev_venv()
     queue = list(sessions)
     failed: list[str] = []
     running: set[str] = set()
@@ -142,10 +145,12 @@ def run_sessions_in_parallel(sessions: list[str], workers: int) -> int:
             started = time.monotonic()
             with tempfile.TemporaryFile() as log:
                 code = subprocess.run(
-                    [str(python), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"),
-                     "-s", session],
-                    cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False,
-                ).returncode  # fmt: skip
+                    nox_command(python, "-s", session),
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                ).returncode
                 log.seek(0)
                 output = log.read().decode(errors="replace")
             with changed:
@@ -173,8 +178,9 @@ def test(extra: list[str]) -> int:
     if extra:
         status = run_nox(*extra)
     else:
+        python = ensure_dev_venv()
         workers = int(os.environ.get("LOOP_CI_WORKERS", "2"))
-        status = run_sessions_in_parallel(default_sessions(ensure_dev_venv()), workers)
+        status = run_sessions_in_parallel(python, default_sessions(python), workers)
     totals = count_reports(started)
     print(f"nox sessions {'passed' if status == 0 else 'FAILED'}")
     print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")

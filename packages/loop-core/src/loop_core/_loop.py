@@ -123,9 +123,10 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         # drops these).
         instance = vars(self)
         instance["call_soon"] = self.call_soon
-        # A server written with sock_* calls makes one per request; compiled,
-        # the functions bound here are not descriptors, so the class has
-        # coroutine methods that await them and each instance skips those.
+        # A server written with sock_* calls makes one per request: each name is
+        # bound to loop-core's coroutine function itself, skipping the class's
+        # coroutine method that awaits it (kept there because a compiled
+        # function would not bind as a method).
         for name in _BOUND_SOCKET_CALLS:
             if getattr(type(self), name) is getattr(EventLoop, name):  # not overridden
                 instance[name] = MethodType(getattr(_sockets, name), self)

@@ -44,13 +44,9 @@ class _PipeEnd(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        # Straight to the owner's scheduling: this runs for every read of every pipe.
         owner = self._owner
-        if owner._pending_calls is None:
-            # What owner._call does once connected, without its two
-            # interpreted calls: this runs for every read of every pipe.
-            owner._loop.call_soon(owner._protocol.pipe_data_received, self._fd, data)
-        else:
-            owner._pipe_data_received(self._fd, data)
+        owner._call(owner._protocol.pipe_data_received, self._fd, data)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.disconnected = True
@@ -253,9 +249,6 @@ class ChildSubprocessTransport(SubprocessTransport):
             self._pending_calls.append((callback, args))
         else:
             self._loop.call_soon(callback, *args)
-
-    def _pipe_data_received(self, fd: int, data: bytes) -> None:
-        self._call(self._protocol.pipe_data_received, fd, data)
 
     def _pipe_connection_lost(self, fd: int, exc: BaseException | None) -> None:
         self._call(self._protocol.pipe_connection_lost, fd, exc)
