@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -275,3 +277,56 @@ def test_a_subclass_keeps_its_own_sock_methods() -> None:
     finally:
         loop.close()
     assert "sock_recv" not in vars(loop)  # nor after close()
+
+
+class _SlowResolver(EventLoop):
+    """Resolves host names never: a sock_connect to one waits in an
+    interpreted coroutine."""
+
+    async def getaddrinfo(self, *args: object, **kwargs: object) -> list[Any]:
+        await self.create_future()
+        raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize("operation", ["recv", "accept", "sendall", "connect-resolving"])
+def test_cancelling_a_waiting_call_does_not_warn(operation: str) -> None:
+    # Compiled, these coroutines pass a cancellation on to what they await;
+    # Python 3.12 deprecated the throw() signature that compiled code uses.
+    loop = _SlowResolver()
+
+    async def wait(sock: socket.socket, listener: socket.socket, client: socket.socket) -> object:
+        if operation == "recv":
+            return await loop.sock_recv(sock, 10)
+        if operation == "accept":
+            return await loop.sock_accept(listener)
+        if operation == "sendall":
+            await loop.sock_sendall(sock, b"x" * (64 << 20))
+        else:
+            await loop.sock_connect(client, ("name.invalid", 80))
+        return None
+
+    async def main() -> None:
+        with (
+            _nonblocking_pair() as (sock, _),
+            socket.socket() as listener,
+            socket.socket() as client,
+        ):
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            for unready in (listener, client):
+                unready.setblocking(False)
+            task = loop.create_task(wait(sock, listener, client))
+            for _ in range(3):
+                await asyncio.sleep(0)
+            assert not task.done()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert [str(w.message) for w in caught] == []

@@ -3,9 +3,7 @@
 Each operation tries the system call first and only waits for readiness when
 it would block, so a socket with data already queued costs no loop iteration.
 The functions take any loop that can watch file descriptors; our loop binds
-them as its ``sock_*`` methods. Sockets must be non-blocking. (Compiled with
-mypyc, these coroutines broke anyio's listener and happy-eyeballs tests on
-Python 3.13, not on 3.11: they stay interpreted until that is understood.)
+them as its ``sock_*`` methods. Sockets must be non-blocking.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from loop_core.interfaces import FileDescriptorLoop, FutureLike
+from loop_core.suspension import compiled_throw_warns, delegate, suspend
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -32,6 +31,8 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+_THROW_WARNS: Final = compiled_throw_warns(__file__)
 
 
 def _check_socket(sock: object) -> socket.socket:
@@ -180,7 +181,7 @@ async def _when_ready(
     raising BlockingIOError (for the calls that are not on the fast path)."""
     watch = _Watch(loop, sock, attempt, args, write)
     try:
-        result: _T = await watch.future
+        result: _T = await suspend(watch.future, _THROW_WARNS)
         return result
     finally:
         watch.finish()
@@ -197,7 +198,7 @@ async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) 
     # _when_ready spelled out: a coroutine fewer on the usual way of a server.
     watch = _Watch(loop, sock, _recv, (sock, nbytes), False)
     try:
-        data: bytes = await watch.future
+        data: bytes = await suspend(watch.future, _THROW_WARNS)
         return data
     finally:
         watch.finish()
@@ -291,9 +292,8 @@ async def _resolve(loop: Any, sock: socket.socket, address: Any) -> Any:
     if isinstance(host, str) and _is_numeric_host(family, host):
         return address
     # A host name needs a resolver: the loop's getaddrinfo (loop-executor).
-    infos = await loop.getaddrinfo(
-        host, address[1], family=family, type=sock.type, proto=sock.proto
-    )
+    resolving = loop.getaddrinfo(host, address[1], family=family, type=sock.type, proto=sock.proto)
+    infos = await delegate(resolving, _THROW_WARNS)
     if not infos:
         raise OSError(f"getaddrinfo({host!r}) returned an empty list")
     return infos[0][4]

@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import sys
 import threading
-from collections.abc import Awaitable, Generator
-from typing import Any, TypeVar, cast, final
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from mypy_extensions import mypyc_attr
 
 from loop_core.interfaces import FutureLike, SchedulingLoop
+from loop_core.suspension import compiled_throw_warns
+from loop_core.suspension import suspend as suspend_in_caller
 
 __all__ = ["LoopBound", "WaitQueue", "keeps_methods", "running_loop_of", "suspend"]
 
 _T = TypeVar("_T")
 
-# Compiled coroutines pass throw() on with the (type, value, traceback)
-# signature, which warns from Python 3.12 on; only then do waits need the
-# _Suspension go-between (it costs a few percent on contended paths).
 # This module is compiled together with its siblings, or not at all.
-_NEEDS_SUSPENSION = not __file__.endswith(".py") and sys.version_info >= (3, 12)
+_NEEDS_SUSPENSION = compiled_throw_warns(__file__)
 
 # Binding is rare (once per primitive) but may race between threads that
 # create loops; a lock keeps "first loop wins" true.
@@ -152,63 +150,6 @@ class WaitQueue:
                 future.set_exception(error)
 
 
-@final
-class _Suspension:
-    """The await of a future inside compiled code.
-
-    A compiled coroutine passes a ``throw()`` on to what it awaits with the
-    ``(type, value, traceback)`` signature that Python 3.12 deprecated, so
-    awaiting a future directly would make every cancelled waiter warn. This
-    iterator accepts that signature and behaves as the future's own: it
-    yields the future once, then returns its result or raises its exception.
-    """
-
-    __slots__ = ("_future", "_yielded")
-
-    def __init__(self, future: FutureLike[Any]) -> None:
-        self._future = future
-        self._yielded = False
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return cast("Generator[Any, None, Any]", self)
-
-    def __iter__(self) -> _Suspension:
-        return self
-
-    def __next__(self) -> object:
-        return self.send(None)
-
-    def send(self, value: object) -> object:
-        future = self._future
-        if not self._yielded:
-            self._yielded = True
-            if not future.done():
-                # The flag a Task checks to know it was handed a future to wait for.
-                cast(Any, future)._asyncio_future_blocking = True
-                return future
-        if not future.done():
-            raise RuntimeError("await wasn't used with future")
-        raise StopIteration(future.result())
-
-    def throw(
-        self,
-        kind: type[BaseException] | BaseException,
-        value: BaseException | None = None,
-        traceback: Any = None,
-    ) -> object:
-        if value is None:
-            value = kind() if isinstance(kind, type) else kind
-        if traceback is not None:
-            value = value.with_traceback(traceback)
-        raise value
-
-    def close(self) -> None:
-        self._yielded = True
-
-
 def suspend(future: FutureLike[_T]) -> Awaitable[_T]:
-    """What a primitive awaits to wait for *future*: the future itself, or a
-    :class:`_Suspension` where compiled code would make throw() warn."""
-    if _NEEDS_SUSPENSION:
-        return cast("Awaitable[_T]", _Suspension(future))
-    return future
+    """What a primitive awaits to wait for *future* (see loop_core.suspension)."""
+    return suspend_in_caller(future, _NEEDS_SUSPENSION)
