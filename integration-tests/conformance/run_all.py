@@ -28,7 +28,7 @@ OUTCOMES = ("passed", "failed", "error", "skipped", "excluded")
 
 
 def run_module(name: str, timeout: float) -> dict[str, object]:
-    if importlib.util.find_spec(f"test.test_asyncio.{name}") is None:
+    if importlib.util.find_spec(f"test.test_asyncio.{name.partition(':')[0]}") is None:
         return {"missing": True}
     try:
         completed = subprocess.run(

@@ -27,6 +27,7 @@ from typing import Any
 
 import loop_core
 import loop_sync
+import loop_transports
 
 # CPython's test helpers (no type stubs: the test package is not typeshed's).
 test_utils: Any = importlib.import_module("test.test_asyncio.utils")
@@ -61,6 +62,22 @@ def use_our_primitives() -> None:
         for home in (asyncio.locks, asyncio.queues):
             if hasattr(home, name):
                 setattr(home, name, ours)
+
+
+def use_our_streams() -> None:
+    """Replace asyncio's stream classes and functions by loop-transports'."""
+    for name in (
+        "StreamReader",
+        "StreamWriter",
+        "StreamReaderProtocol",
+        "open_connection",
+        "open_unix_connection",
+        "start_server",
+        "start_unix_server",
+    ):
+        ours = getattr(loop_transports, name)
+        setattr(asyncio, name, ours)
+        setattr(asyncio.streams, name, ours)
 
 
 def _test_cases(
@@ -264,7 +281,8 @@ def events_subprocess_suite(module: ModuleType) -> list[type[unittest.TestCase]]
     ]
 
 
-# module name -> (what it tests, how its suite is built, what must be patched)
+# module name -> (what it tests, how its suite is built, what must be patched);
+# "module:variant" runs the module again with other patches.
 MODULES: dict[str, tuple[str, Suite, tuple[Callable[[], None], ...]]] = {
     "test_futures": ("loop-core", futures_suite, (use_our_loop,)),
     "test_futures2": ("loop-core", futures2_suite, (use_our_loop,)),
@@ -280,6 +298,7 @@ MODULES: dict[str, tuple[str, Suite, tuple[Callable[[], None], ...]]] = {
     "test_locks": ("loop-sync", whole_module, (use_our_loop, use_our_primitives)),
     "test_queues": ("loop-sync", whole_module, (use_our_loop, use_our_primitives)),
     "test_streams": ("loop-transports", whole_module, (use_our_loop,)),
+    "test_streams:our-streams": ("loop-transports", whole_module, (use_our_loop, use_our_streams)),
     "test_sock_lowlevel": ("loop-core, loop-transports", sock_lowlevel_suite, (use_our_loop,)),
     "test_sendfile": ("loop-transports", sendfile_suite, (use_our_loop,)),
     "test_server": ("loop-transports", server_suite, (use_our_loop,)),
@@ -315,7 +334,7 @@ def load_module_suite(name: str) -> tuple[str, unittest.TestSuite]:
     package, build, patches = MODULES[name]
     for patch in patches:
         patch()
-    module = importlib.import_module(f"test.test_asyncio.{name}")
+    module = importlib.import_module(f"test.test_asyncio.{name.partition(':')[0]}")
     loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     for case in build(module):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import warnings
 from collections.abc import Coroutine
 from typing import Any
 
@@ -209,3 +210,61 @@ def test_drain_after_reset_raises(any_loop: asyncio.AbstractEventLoop) -> None:
                 pass
 
     run(any_loop, main())
+
+
+@pytest.mark.parametrize("wait", ["read", "readexactly", "readuntil", "drain"])
+def test_a_cancelled_wait_does_not_warn_and_the_stream_goes_on(
+    any_loop: asyncio.AbstractEventLoop, wait: str
+) -> None:
+    # Compiled, reads and drain pass a cancellation on to what they await with
+    # the throw() signature Python 3.12 deprecated, unless they go between.
+    served = asyncio.Event()
+
+    async def echo(reader: StreamReader, writer: StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass  # the drain case: the client aborts
+        finally:
+            writer.close()
+            served.set()
+
+    async def waiting(reader: StreamReader, writer: StreamWriter) -> object:
+        if wait == "read":
+            return await reader.read(10)
+        if wait == "readexactly":
+            return await reader.readexactly(10)
+        if wait == "readuntil":
+            return await reader.readuntil(b"!")
+        # Nobody reads the echoes: the writer fills both sides' buffers.
+        writer.transport.set_write_buffer_limits(high=1)
+        while True:
+            writer.write(b"x" * 65536)
+            await writer.drain()
+
+    async def main() -> None:
+        server = await start_server(echo, "127.0.0.1", 0)
+        async with server:
+            reader, writer = await open_connection(*server.sockets[0].getsockname())
+            task = asyncio.ensure_future(waiting(reader, writer))
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+            assert not task.done()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            if wait == "drain":
+                writer.transport.abort()  # both sides' buffers are full: no flush
+            else:
+                writer.write(b"after!")
+                assert await reader.readuntil(b"!") == b"after!"
+                writer.close()
+            await writer.wait_closed()
+            await served.wait()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(any_loop, main())
+    assert [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)] == []

@@ -16,9 +16,10 @@ import asyncio
 import collections
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, SupportsIndex
+from typing import Any
 
 from loop_transports._descriptor import shortcut
+from loop_transports._stream_core import DEFAULT_LIMIT, ReaderCore, WriterCore
 
 __all__ = [
     "StreamReader",
@@ -30,41 +31,16 @@ __all__ = [
     "start_unix_server",
 ]
 
-DEFAULT_LIMIT = 2**16
-
 ClientConnected = Callable[["StreamReader", "StreamWriter"], Awaitable[None] | None]
 
 
-if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer
-
-
-def _size_of(separator: ReadableBuffer) -> int:
-    if isinstance(separator, bytes):
-        return len(separator)
-    return memoryview(separator).nbytes
-
-
-class StreamReader(asyncio.StreamReader):
+class StreamReader(ReaderCore, asyncio.StreamReader):
     """Bytes received from a transport, read by coroutines.
 
     *limit* bounds a line or separated chunk (``LimitOverrunError`` past it)
     and sets the buffer size at which reading from the transport pauses.
+    Buffering and reading are :class:`~loop_transports._stream_core.ReaderCore`'s.
     """
-
-    def __init__(
-        self, limit: int = DEFAULT_LIMIT, loop: asyncio.AbstractEventLoop | None = None
-    ) -> None:
-        if limit <= 0:
-            raise ValueError("Limit cannot be <= 0")
-        self._limit = limit
-        self._loop = loop if loop is not None else asyncio.get_event_loop()
-        self._buffer = bytearray()
-        self._eof = False
-        self._waiter: asyncio.Future[None] | None = None
-        self._exception: Exception | None = None
-        self._transport: asyncio.ReadTransport | None = None
-        self._paused = False
 
     def __repr__(self) -> str:
         info = [type(self).__name__]
@@ -83,212 +59,6 @@ class StreamReader(asyncio.StreamReader):
         if self._paused:
             info.append("paused")
         return "<{}>".format(" ".join(info))
-
-    # Fed by the protocol
-
-    def exception(self) -> Exception | None:
-        """The error the connection ended with, if any."""
-        return self._exception
-
-    def set_exception(self, exc: Exception) -> None:
-        """Fail the current and every later read with *exc*."""
-        self._exception = exc
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.cancelled():
-            waiter.set_exception(exc)
-
-    def set_transport(self, transport: asyncio.BaseTransport) -> None:
-        """Attach the transport to pause and resume (once only)."""
-        if self._transport is not None:
-            raise RuntimeError("Transport already set")
-        self._transport = transport  # type: ignore[assignment]
-
-    def feed_eof(self) -> None:
-        """Mark the end of the data: reads return what is left, then ``b''``."""
-        self._eof = True
-        self._wake_waiter()
-
-    def feed_data(self, data: Iterable[SupportsIndex]) -> None:
-        """Append received *data*; pause the transport when too much waits unread."""
-        if self._eof:
-            raise RuntimeError("feed_data after feed_eof")
-        if not data:
-            return
-        self._buffer.extend(data)
-        waiter = self._waiter
-        if waiter is not None:
-            # _wake_waiter() spelled out: this runs once per received chunk.
-            self._waiter = None
-            if not waiter.cancelled():
-                waiter.set_result(None)
-        if self._transport is not None and not self._paused and len(self._buffer) > 2 * self._limit:
-            try:
-                self._transport.pause_reading()
-            except NotImplementedError:
-                # A transport that cannot pause: keep reading, unbounded.
-                self._transport = None
-            else:
-                self._paused = True
-
-    def at_eof(self) -> bool:
-        """Whether the end was fed and everything before it was read."""
-        return self._eof and not self._buffer
-
-    def _wake_waiter(self) -> None:
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.cancelled():
-            waiter.set_result(None)
-
-    def _maybe_resume_transport(self) -> None:
-        if self._paused and len(self._buffer) <= self._limit:
-            self._paused = False
-            assert self._transport is not None
-            self._transport.resume_reading()
-
-    async def _wait_for_data(self, func_name: str) -> None:
-        if self._waiter is not None:
-            raise RuntimeError(
-                f"{func_name}() called while another coroutine is already waiting for incoming data"
-            )
-        if self._eof:
-            raise RuntimeError(f"{func_name}() waited for data after EOF")
-        # The buffer may be over the limit with the caller still wanting more
-        # (a readexactly larger than it): reading must go on.
-        if self._paused:
-            self._paused = False
-            assert self._transport is not None
-            self._transport.resume_reading()
-        self._waiter = self._loop.create_future()
-        try:
-            await self._waiter
-        finally:
-            self._waiter = None
-
-    # Read by coroutines
-
-    async def read(self, n: int = -1) -> bytes:
-        """Read up to *n* bytes (at least one unless at EOF); all until EOF when *n* < 0."""
-        if self._exception is not None:
-            raise self._exception
-        if n == 0:
-            return b""
-        if n < 0:
-            blocks: list[bytes] = []
-            while True:
-                block = await self.read(self._limit)
-                if not block:
-                    return b"".join(blocks)
-                blocks.append(block)
-        buffer = self._buffer
-        if not buffer and not self._eof:
-            await self._wait_for_data("read")
-        if len(buffer) <= n:
-            # All of it (the usual case): one copy, no view, no shifting.
-            data = bytes(buffer)
-            buffer.clear()
-        else:
-            data = bytes(memoryview(buffer)[:n])
-            del buffer[:n]
-        if self._paused:
-            self._maybe_resume_transport()
-        return data
-
-    async def readexactly(self, n: int) -> bytes:
-        """Read exactly *n* bytes; ``IncompleteReadError`` if EOF comes first."""
-        if n < 0:
-            raise ValueError("readexactly size can not be less than zero")
-        if self._exception is not None:
-            raise self._exception
-        if n == 0:
-            return b""
-        while len(self._buffer) < n:
-            if self._eof:
-                partial = bytes(self._buffer)
-                self._buffer.clear()
-                raise asyncio.IncompleteReadError(partial, n)
-            await self._wait_for_data("readexactly")
-        if len(self._buffer) == n:
-            data = bytes(self._buffer)
-            self._buffer.clear()
-        else:
-            data = bytes(memoryview(self._buffer)[:n])
-            del self._buffer[:n]
-        self._maybe_resume_transport()
-        return data
-
-    async def readline(self) -> bytes:
-        """Read one line ending in ``\\n``; at EOF, what is left (maybe ``b''``).
-
-        A line longer than the limit raises ``ValueError`` and is dropped.
-        """
-        try:
-            return await self.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:
-            return exc.partial
-        except asyncio.LimitOverrunError as exc:
-            if self._buffer.startswith(b"\n", exc.consumed):
-                del self._buffer[: exc.consumed + 1]
-            else:
-                self._buffer.clear()
-            self._maybe_resume_transport()
-            raise ValueError(exc.args[0]) from None
-
-    async def readuntil(
-        self, separator: ReadableBuffer | tuple[ReadableBuffer, ...] = b"\n"
-    ) -> bytes:
-        """Read up to and including the first *separator* (or the earliest-ending
-        of several), which stays part of the returned bytes.
-
-        At EOF without it: ``IncompleteReadError`` carrying what was there. Past
-        the limit: ``LimitOverrunError``, and the data stays in the buffer.
-        """
-        separators = [
-            (each, _size_of(each))
-            for each in (separator if isinstance(separator, tuple) else (separator,))
-        ]
-        if not separators:
-            raise ValueError("Separator should contain at least one element")
-        shortest = min(size for _, size in separators)
-        longest = max(size for _, size in separators)
-        if shortest == 0:
-            raise ValueError("Separator should be at least one-byte string")
-        if self._exception is not None:
-            raise self._exception
-        offset = 0
-        while True:
-            if len(self._buffer) - offset >= shortest:
-                start, end = self._find_first(separators, offset)
-                if end >= 0:
-                    break
-                # A separator may straddle what is here and what comes next.
-                offset = max(0, len(self._buffer) + 1 - longest)
-                if offset > self._limit:
-                    raise asyncio.LimitOverrunError(
-                        "Separator is not found, and chunk exceed the limit", offset
-                    )
-            if self._eof:
-                partial = bytes(self._buffer)
-                self._buffer.clear()
-                raise asyncio.IncompleteReadError(partial, None)
-            await self._wait_for_data("readuntil")
-        if start > self._limit:
-            raise asyncio.LimitOverrunError(
-                "Separator is found, but chunk is longer than limit", start
-            )
-        chunk = bytes(memoryview(self._buffer)[:end])
-        del self._buffer[:end]
-        self._maybe_resume_transport()
-        return chunk
-
-    def _find_first(
-        self, separators: list[tuple[ReadableBuffer, int]], offset: int
-    ) -> tuple[int, int]:
-        start, end = -1, -1
-        for sep, size in separators:
-            found = self._buffer.find(sep, offset)
-            if found != -1 and (end == -1 or found + size < end):
-                start, end = found, found + size
-        return start, end
 
     def __aiter__(self) -> StreamReader:
         return self
@@ -362,7 +132,6 @@ class StreamReaderProtocol(_FlowControl):
     ) -> None:
         super().__init__(loop)
         self._stream_reader: StreamReader | None = stream_reader
-        self._stream_writer: StreamWriter | None = None
         self._client_connected_cb = client_connected_cb
         self._task: asyncio.Task[None] | None = None
         self._transport: asyncio.BaseTransport | None = None
@@ -381,8 +150,11 @@ class StreamReaderProtocol(_FlowControl):
         if self._client_connected_cb is None or reader is None:
             return
         assert isinstance(transport, asyncio.WriteTransport)
-        self._stream_writer = StreamWriter(transport, self, reader, self._loop)
-        outcome = self._client_connected_cb(reader, self._stream_writer)
+        # Only the callback holds the writer (as asyncio does from 3.13): one
+        # dropped unclosed is collected, and says so (ResourceWarning) from 3.12.
+        outcome = self._client_connected_cb(
+            reader, StreamWriter(transport, self, reader, self._loop)
+        )
         if asyncio.iscoroutine(outcome):
             self._task = self._loop.create_task(outcome)
             self._task.add_done_callback(self._client_done)
@@ -419,7 +191,6 @@ class StreamReaderProtocol(_FlowControl):
                 self._closed.set_exception(exc)
         super().connection_lost(exc)
         self._stream_reader = None
-        self._stream_writer = None
         self._transport = None
 
     def data_received(self, data: bytes) -> None:
@@ -445,8 +216,9 @@ class StreamReaderProtocol(_FlowControl):
             closed.exception()
 
 
-class StreamWriter(asyncio.StreamWriter):
-    """Writing side of a stream connection, wrapping its transport."""
+class StreamWriter(WriterCore, asyncio.StreamWriter):
+    """Writing side of a stream connection, wrapping its transport
+    (``drain`` is :class:`~loop_transports._stream_core.WriterCore`'s)."""
 
     def __init__(
         self,
@@ -455,12 +227,7 @@ class StreamWriter(asyncio.StreamWriter):
         reader: StreamReader | None,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
-        self._transport = transport
-        self._protocol = protocol
-        self._reader = reader
-        self._loop = loop
-        self._complete_fut: asyncio.Future[None] = loop.create_future()
-        self._complete_fut.set_result(None)
+        super().__init__(transport, protocol, reader, loop)
         shortcut(self, StreamWriter, "write", transport.write)
 
     def __repr__(self) -> str:
@@ -505,24 +272,6 @@ class StreamWriter(asyncio.StreamWriter):
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """The transport's *name* property ('peername', 'socket', ...)."""
         return self._transport.get_extra_info(name, default)
-
-    async def drain(self) -> None:
-        """Wait until the write buffer is below its high-water mark.
-
-        Raises the connection's error (``ConnectionResetError`` when it was
-        lost) so a writer does not write into the void forever.
-        """
-        if self._reader is not None:
-            exc = self._reader.exception()
-            if exc is not None:
-                raise exc
-        if self._transport.is_closing():
-            # Let connection_lost run so the error (if any) is known below.
-            await asyncio.sleep(0)
-        protocol = self._protocol
-        if protocol._paused or protocol._connection_lost:
-            # Only then a coroutine more: drain() runs after every write.
-            await protocol._drain_helper()
 
     async def start_tls(
         self,

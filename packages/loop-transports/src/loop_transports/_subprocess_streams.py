@@ -11,7 +11,8 @@ import asyncio
 import subprocess
 from typing import Any
 
-from loop_transports._streams import DEFAULT_LIMIT, StreamReader, StreamWriter, _FlowControl
+from loop_transports._stream_core import DEFAULT_LIMIT
+from loop_transports._streams import StreamReader, StreamWriter, _FlowControl
 
 __all__ = ["Process", "create_subprocess_exec", "create_subprocess_shell"]
 
