@@ -2,7 +2,8 @@
 
 :class:`ReaderCore` is a :class:`~loop_transports.StreamReader`'s buffer, its
 feeding by the protocol and its reads; :class:`WriterCore` is a
-:class:`~loop_transports.StreamWriter`'s ``drain``. The public classes put
+:class:`~loop_transports.StreamWriter`'s ``drain``; :class:`ProtocolCore` is
+the per-chunk path of a :class:`~loop_transports.StreamReaderProtocol`. The public classes put
 them first in their bases, before asyncio's classes of the same name (as the
 loop's core sits under ``EventLoop``), so every read and every drain is
 native code, and the attributes keep asyncio's names (``_buffer``,
@@ -18,7 +19,7 @@ from mypy_extensions import mypyc_attr
 
 from loop_core.suspension import compiled_throw_warns, delegate, suspend
 
-__all__ = ["DEFAULT_LIMIT", "ReaderCore", "WriterCore"]
+__all__ = ["DEFAULT_LIMIT", "ProtocolCore", "ReaderCore", "WriterCore"]
 
 DEFAULT_LIMIT: Final = 2**16
 
@@ -309,3 +310,26 @@ class WriterCore:
         if protocol._paused or protocol._connection_lost:
             # Only then a coroutine more: drain() runs after every write.
             await delegate(protocol._drain_helper(), _THROW_WARNS)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class ProtocolCore:
+    """What a stream protocol does per received chunk: hand it to its reader.
+
+    The reader may be any object with asyncio's reader methods.
+    """
+
+    _stream_reader: Any
+    _over_ssl: bool
+
+    def data_received(self, data: bytes) -> None:
+        reader = self._stream_reader
+        if reader is not None:
+            reader.feed_data(data)
+
+    def eof_received(self) -> bool:
+        reader = self._stream_reader
+        if reader is not None:
+            reader.feed_eof()
+        # TLS cannot half-close: closing is the only answer to its EOF.
+        return not self._over_ssl

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from loop_transports._descriptor import shortcut
-from loop_transports._stream_core import DEFAULT_LIMIT, ReaderCore, WriterCore
+from loop_transports._stream_core import DEFAULT_LIMIT, ProtocolCore, ReaderCore, WriterCore
 
 __all__ = [
     "StreamReader",
@@ -112,7 +112,7 @@ class _FlowControl(asyncio.Protocol):
             self._drain_waiters.remove(waiter)
 
 
-class StreamReaderProtocol(_FlowControl):
+class StreamReaderProtocol(ProtocolCore, _FlowControl):
     """The protocol between a transport and a :class:`StreamReader`.
 
     With *client_connected_cb* (servers), each connection gets a
@@ -131,7 +131,7 @@ class StreamReaderProtocol(_FlowControl):
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(loop)
-        self._stream_reader: StreamReader | None = stream_reader
+        self._stream_reader = stream_reader
         self._client_connected_cb = client_connected_cb
         self._task: asyncio.Task[None] | None = None
         self._transport: asyncio.BaseTransport | None = None
@@ -192,16 +192,6 @@ class StreamReaderProtocol(_FlowControl):
         super().connection_lost(exc)
         self._stream_reader = None
         self._transport = None
-
-    def data_received(self, data: bytes) -> None:
-        if self._stream_reader is not None:
-            self._stream_reader.feed_data(data)
-
-    def eof_received(self) -> bool:
-        if self._stream_reader is not None:
-            self._stream_reader.feed_eof()
-        # TLS cannot half-close: closing is the only answer to its EOF.
-        return not self._over_ssl
 
     def _get_close_waiter(self, stream: StreamWriter) -> asyncio.Future[None]:
         return self._closed
