@@ -44,40 +44,28 @@ def use_our_loop() -> None:
     asyncio.set_event_loop_policy(None)
 
 
-def use_our_primitives() -> None:
-    """Replace asyncio's synchronization primitives and queues by loop-sync's."""
-    for name in (
-        "Lock",
-        "Event",
-        "Condition",
-        "Semaphore",
-        "BoundedSemaphore",
-        "Barrier",
-        "Queue",
-        "PriorityQueue",
-        "LifoQueue",
-    ):
-        ours = getattr(loop_sync, name)
+def _replace_in_asyncio(package: ModuleType, names: tuple[str, ...], *homes: ModuleType) -> None:
+    """Make asyncio's *names* (and those of its submodules *homes*) *package*'s."""
+    for name in names:
+        ours = getattr(package, name)
         setattr(asyncio, name, ours)
-        for home in (asyncio.locks, asyncio.queues):
+        for home in homes:
             if hasattr(home, name):
                 setattr(home, name, ours)
 
 
+def use_our_primitives() -> None:
+    """Replace asyncio's synchronization primitives and queues by loop-sync's."""
+    names = ("Lock", "Event", "Condition", "Semaphore", "BoundedSemaphore", "Barrier")
+    queues = ("Queue", "PriorityQueue", "LifoQueue")
+    _replace_in_asyncio(loop_sync, names + queues, asyncio.locks, asyncio.queues)
+
+
 def use_our_streams() -> None:
     """Replace asyncio's stream classes and functions by loop-transports'."""
-    for name in (
-        "StreamReader",
-        "StreamWriter",
-        "StreamReaderProtocol",
-        "open_connection",
-        "open_unix_connection",
-        "start_server",
-        "start_unix_server",
-    ):
-        ours = getattr(loop_transports, name)
-        setattr(asyncio, name, ours)
-        setattr(asyncio.streams, name, ours)
+    classes = ("StreamReader", "StreamWriter", "StreamReaderProtocol")
+    functions = ("open_connection", "open_unix_connection", "start_server", "start_unix_server")
+    _replace_in_asyncio(loop_transports, classes + functions, asyncio.streams)
 
 
 def _test_cases(

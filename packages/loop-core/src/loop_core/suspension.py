@@ -30,9 +30,11 @@ def compiled_throw_warns(module_file: str) -> bool:
     return not module_file.endswith(".py") and sys.version_info >= (3, 12)
 
 
-def _thrown(
-    kind: type[BaseException] | BaseException, value: BaseException | None, traceback: Any
-) -> BaseException:
+# What throw() is given first: the exception, or (old signature) its type.
+_Kind = type[BaseException] | BaseException
+
+
+def _thrown(kind: _Kind, value: BaseException | None, traceback: Any) -> BaseException:
     """The exception a throw() in either signature means."""
     if value is None:
         value = kind() if isinstance(kind, type) else kind
@@ -77,13 +79,8 @@ class Suspension:
             raise RuntimeError("await wasn't used with future")
         raise StopIteration(future.result())
 
-    def throw(
-        self,
-        kind: type[BaseException] | BaseException,
-        value: BaseException | None = None,
-        traceback: Any = None,
-    ) -> object:
-        raise _thrown(kind, value, traceback)
+    def throw(self, kind: _Kind, value: BaseException | None = None, tb: Any = None) -> object:
+        raise _thrown(kind, value, tb)
 
     def close(self) -> None:
         self._yielded = True
@@ -124,13 +121,8 @@ class Delegation:
     def send(self, value: object) -> object:
         return self._iterator.send(value)
 
-    def throw(
-        self,
-        kind: type[BaseException] | BaseException,
-        value: BaseException | None = None,
-        traceback: Any = None,
-    ) -> object:
-        return self._iterator.throw(_thrown(kind, value, traceback))
+    def throw(self, kind: _Kind, value: BaseException | None = None, tb: Any = None) -> object:
+        return self._iterator.throw(_thrown(kind, value, tb))
 
     def close(self) -> None:
         self._iterator.close()

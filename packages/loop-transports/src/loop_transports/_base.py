@@ -20,7 +20,6 @@ __all__ = [
     "check_bytes_like",
     "check_port",
     "logger",
-    "read_size_for",
 ]
 
 logger = logging.getLogger("loop_transports")
@@ -47,12 +46,6 @@ SOCKET_READ_SIZE = 120 * 1024
 # grow that buffer past the mmap threshold (100 KiB streams echo: 47 us per
 # request with 64 KiB reads, 66-71 us with 120 KiB ones).
 READ_SIZE_HINT = "_transport_read_size"
-
-
-def read_size_for(protocol: object) -> int:
-    """How much a socket transport reads at a time for *protocol*."""
-    size = getattr(protocol, READ_SIZE_HINT, SOCKET_READ_SIZE)
-    return size if type(size) is int and 0 < size <= SOCKET_READ_SIZE else SOCKET_READ_SIZE
 
 
 class ConnectionOwner(Protocol):

@@ -19,25 +19,37 @@ from __future__ import annotations
 import _socket
 import asyncio
 import collections
+import errno
 import os
 import socket
+from collections.abc import Callable
 from typing import Any, Final, final
 
 from loop_transports._base import (
     DEFAULT_HIGH_WATER,
     LOG_THRESHOLD_FOR_CONNLOST_WRITES,
     MAX_READ_SIZE,
+    READ_SIZE_HINT,
+    SOCKET_READ_SIZE,
     check_bytes_like,
     logger,
 )
 
 __all__ = [
+    "ACCEPTS_PER_EVENT",
+    "RAW_FAMILY",
+    "RAW_TYPE",
+    "Acceptor",
     "DatagramCore",
     "ReadPipeCore",
     "StreamCore",
     "StreamSocketCore",
     "TransportCore",
     "WritePipeCore",
+    "is_inet",
+    "read_size_for",
+    "shortcut",
+    "start_socket_transport",
 ]
 
 _SHUT_WR: Final = socket.SHUT_WR
@@ -50,6 +62,80 @@ _PLAIN_RECV: Final[object] = _socket.socket.recv
 _PLAIN_SEND: Final[object] = _socket.socket.send
 _read: Final = os.read
 _write: Final = os.write
+
+
+# The socket's family and type as plain numbers: the ``family`` and ``type``
+# properties of socket.socket build an enum member on every access.
+RAW_FAMILY: Final[Callable[[Any], int]] = _socket.socket.family.__get__
+RAW_TYPE: Final[Callable[[Any], int]] = _socket.socket.type.__get__
+_INET_FAMILIES: Final = frozenset({int(socket.AF_INET), int(socket.AF_INET6)})
+_SOCK_STREAM: Final = int(socket.SOCK_STREAM)
+_IPPROTO_TCP: Final = int(socket.IPPROTO_TCP)
+_TCP_NODELAY: Final = int(socket.TCP_NODELAY)
+
+
+def is_inet(sock: Any) -> bool:
+    """Whether *sock* is an IPv4 or IPv6 socket."""
+    return RAW_FAMILY(sock) in _INET_FAMILIES
+
+
+def read_size_for(protocol: object) -> int:
+    """How much a socket transport reads at a time for *protocol* (its
+    ``READ_SIZE_HINT`` attribute, within bounds)."""
+    size = getattr(protocol, READ_SIZE_HINT, SOCKET_READ_SIZE)
+    return size if type(size) is int and 0 < size <= SOCKET_READ_SIZE else SOCKET_READ_SIZE
+
+
+def shortcut(instance: object, owner: type, name: str, target: Callable[..., object]) -> None:
+    """Let *instance*'s *name* calls (``write``, ``sendto``) go straight to *target*.
+
+    *owner*'s method of that name only hands its arguments on to *target*;
+    an instance attribute spares that interpreted call on every message
+    (about 300 instructions). A subclass that overrides the method keeps it.
+    """
+    if getattr(type(instance), name) is getattr(owner, name):
+        setattr(instance, name, target)
+
+
+def start_socket_transport(
+    transport: Any,
+    owner: type,
+    loop: Any,
+    sock: Any,
+    protocol: Any,
+    waiter: Any,
+    server: Any,
+) -> None:
+    """Make *transport*'s core (``_core``) and set it going (a socket
+    transport's ``__init__`` after its extra information; *owner* is its
+    public class).
+
+    The protocol's ``connection_made`` runs on the next loop iteration. Done
+    here, in compiled code, for the sake of servers with many short
+    connections.
+    """
+    if sock.gettimeout() != 0.0:
+        sock.setblocking(False)
+    # Small writes (requests, handshakes) must not wait for Nagle's timer.
+    if RAW_TYPE(sock) == _SOCK_STREAM and is_inet(sock):
+        try:
+            sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+        except OSError:
+            pass
+    core = StreamSocketCore(transport, loop, sock, protocol, server, read_size_for(protocol))
+    transport._core = core
+    shortcut(transport, owner, "write", core.write)
+    loop.call_soon(core.start, waiter)
+    if waiter is None:
+        # Nobody awaits this transport (a server's connection): watch the
+        # socket from now on, so that data already there comes with the
+        # next poll, in the same iteration as connection_made rather than
+        # one later. Read events wait for connection_made all the same (a
+        # loop may run them before earlier callbacks). With a waiter,
+        # reading starts in connection_made's iteration, as in asyncio,
+        # so the task awaiting the connection resumes before the first
+        # data_received.
+        core.start_reading()
 
 
 def _resolve(waiter: Any) -> None:
@@ -778,3 +864,81 @@ class DatagramCore(TransportCore):
     def drop_buffer(self) -> None:
         self.queue.clear()
         self.queued_bytes = 0
+
+
+# Connections accepted per readiness event of a listening socket, at most.
+ACCEPTS_PER_EVENT: Final = 16
+_OUT_OF_RESOURCES: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+@final
+class Acceptor:
+    """What a server's listening socket runs when it is readable: accept the
+    queued connections and make each one a transport.
+
+    Several connections per readiness event when several are queued (a
+    burst of clients): each one accepted here spares a loop iteration and a
+    poll. After a single connection, though, the next accept() would most
+    often fail, costing an exception on every wake-up of a server that is
+    not flooded; and the bound keeps the connections already open served
+    while clients keep arriving.
+
+    A plain ``socket.socket`` skips its Python-level ``accept()``, which
+    converts the listener's family and type to enums on every call: the
+    connection gets them as the plain numbers read once here, then one
+    ``setblocking`` call. A socket subclass keeps its own ``accept()``.
+    """
+
+    def __init__(self, server: Any, listener: Any, transport_class: Any) -> None:
+        self.server = server
+        self.loop: Any = server._loop
+        self.listener = listener
+        self.transport_class = transport_class
+        self.family = RAW_FAMILY(listener)
+        self.type = RAW_TYPE(listener)
+        self.proto: int = listener.proto
+        self.plain = type(listener) is socket.socket
+
+    def accept(self) -> tuple[Any, Any]:
+        if self.plain:
+            fd, address = self.listener._accept()
+            conn = socket.socket(self.family, self.type, self.proto, fd)
+        else:
+            conn, address = self.listener.accept()
+        conn.setblocking(False)
+        return conn, address
+
+    def ready(self) -> None:
+        server = self.server
+        for _ in range(ACCEPTS_PER_EVENT):
+            try:
+                conn, address = self.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_RESOURCES:
+                    raise
+                server._pause_accepting(self.listener, exc)
+                return
+            if server._ssl_context is not None:
+                server._start_handshake(conn)
+            else:
+                self.make_transport(conn, address)
+
+    def make_transport(self, conn: Any, address: Any) -> None:
+        try:
+            protocol = self.server._protocol_factory()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            conn.close()
+            self.loop.call_exception_handler(
+                {
+                    "message": "Error on transport creation for incoming connection",
+                    "exception": exc,
+                }
+            )
+            return
+        self.transport_class(
+            self.loop, conn, protocol, extra={"peername": address}, server=self.server
+        )

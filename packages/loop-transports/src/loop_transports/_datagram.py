@@ -17,9 +17,9 @@ from typing import Any
 
 from loop_transports._abstractions import DatagramTransport
 from loop_transports._base import check_port, logger
-from loop_transports._cores import DatagramCore
-from loop_transports._descriptor import ReadingTransport, shortcut
-from loop_transports._socket_transport import is_inet, socket_extra_info
+from loop_transports._cores import DatagramCore, is_inet, shortcut
+from loop_transports._descriptor import ReadingTransport
+from loop_transports._socket_transport import socket_extra_info
 
 __all__ = ["SocketDatagramTransport", "create_datagram_endpoint"]
 

@@ -12,23 +12,11 @@ unclosed transport is collected).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 from loop_transports._cores import TransportCore
 
-__all__ = ["DescriptorTransport", "ReadingTransport", "shortcut"]
-
-
-def shortcut(instance: object, owner: type, name: str, target: Callable[..., object]) -> None:
-    """Let *instance*'s *name* calls (``write``, ``sendto``) go straight to *target*.
-
-    *owner*'s method of that name only hands its arguments on to *target*;
-    an instance attribute spares that interpreted call on every message
-    (about 300 instructions). A subclass that overrides the method keeps it.
-    """
-    if getattr(type(instance), name) is getattr(owner, name):
-        setattr(instance, name, target)
+__all__ = ["DescriptorTransport", "ReadingTransport"]
 
 
 class DescriptorTransport:

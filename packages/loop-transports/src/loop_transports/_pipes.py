@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from loop_transports._abstractions import ReadTransport, WriteTransport
-from loop_transports._cores import ReadPipeCore, WritePipeCore
-from loop_transports._descriptor import DescriptorTransport, ReadingTransport, shortcut
+from loop_transports._cores import ReadPipeCore, WritePipeCore, shortcut
+from loop_transports._descriptor import DescriptorTransport, ReadingTransport
 
 __all__ = ["ReadPipeTransport", "WritePipeTransport", "connect_read_pipe", "connect_write_pipe"]
 

@@ -21,15 +21,14 @@ from typing import Any
 
 from loop_transports._base import check_port, logger
 from loop_transports._connect import check_ssl_arguments, wrap_connected_socket
-from loop_transports._socket_transport import _RAW_FAMILY, _RAW_TYPE, SocketTransport
+from loop_transports._cores import Acceptor
+from loop_transports._socket_transport import SocketTransport
 
 __all__ = ["Server", "create_server", "create_unix_server"]
 
 # After running out of descriptors, wait this long before accepting again
 # (asyncio's value): the pressure has a chance to ease meanwhile.
 ACCEPT_RETRY_DELAY = 1.0
-ACCEPTS_PER_EVENT = 16
-_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 # 3.12 made Server.wait_closed wait for the accepted connections too.
 _WAIT_CLOSED_RETURNS_ONCE_CLOSED = sys.version_info < (3, 12)
 
@@ -118,7 +117,7 @@ class Server(asyncio.Server):
             self._watch(sock)
 
     def _watch(self, listener: socket.socket) -> None:
-        self._loop.add_reader(listener.fileno(), self._accept, listener, _Accepting(listener))
+        self._loop.add_reader(listener.fileno(), Acceptor(self, listener, SocketTransport).ready)
 
     async def serve_forever(self) -> None:
         """Accept connections until cancelled; cancelling closes the server."""
@@ -190,55 +189,21 @@ class Server(asyncio.Server):
 
     # Accepting
 
-    def _accept(self, listener: socket.socket, accepting: _Accepting) -> None:
-        # Several connections per readiness event when several are queued
-        # (a burst of clients): each one accepted here spares a loop
-        # iteration and a poll. After a single connection, though, the next
-        # accept() would most often fail, costing an exception on every
-        # wake-up of a server that is not flooded; and the bound keeps the
-        # connections already open served while clients keep arriving.
-        for _ in range(ACCEPTS_PER_EVENT):
-            try:
-                conn, address = accepting.accept()
-            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                return
-            except OSError as exc:
-                if exc.errno not in _OUT_OF_RESOURCES:
-                    raise
-                self._loop.call_exception_handler(
-                    {
-                        "message": "socket.accept() out of system resource",
-                        "exception": exc,
-                        "socket": listener,
-                    }
-                )
-                self._loop.remove_reader(listener.fileno())
-                self._loop.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting, listener)
-                return
-            if self._ssl_context is not None:
-                self._start_handshake(conn)
-            else:
-                self._make_transport(conn, address)
+    def _pause_accepting(self, listener: socket.socket, exc: OSError) -> None:
+        """Out of descriptors or memory: report, and try again in a while."""
+        self._loop.call_exception_handler(
+            {
+                "message": "socket.accept() out of system resource",
+                "exception": exc,
+                "socket": listener,
+            }
+        )
+        self._loop.remove_reader(listener.fileno())
+        self._loop.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting, listener)
 
     def _resume_accepting(self, listener: socket.socket) -> None:
         if self._serving and self._sockets is not None and listener in self._sockets:
             self._watch(listener)
-
-    def _make_transport(self, conn: socket.socket, address: Any) -> None:
-        try:
-            protocol = self._protocol_factory()
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            conn.close()
-            self._loop.call_exception_handler(
-                {
-                    "message": "Error on transport creation for incoming connection",
-                    "exception": exc,
-                }
-            )
-            return
-        SocketTransport(self._loop, conn, protocol, extra={"peername": address}, server=self)
 
     def _start_handshake(self, conn: socket.socket) -> None:
         task = self._loop.create_task(self._accept_tls(conn))
@@ -280,35 +245,6 @@ class Server(asyncio.Server):
                 os.unlink(path)
             except OSError as exc:
                 logger.error("Unable to remove the Unix socket %r: %r", path, exc)
-
-
-class _Accepting:
-    """Accepts non-blocking connections on one listening socket.
-
-    A plain ``socket.socket`` skips its Python-level ``accept()``, which
-    converts the listener's family and type to enums on every call: the
-    connection gets them, and the protocol, as the plain numbers read once
-    here, then one ``setblocking`` call. A socket subclass keeps its own
-    ``accept()``.
-    """
-
-    __slots__ = ("_family", "_listener", "_plain", "_proto", "_type")
-
-    def __init__(self, listener: socket.socket) -> None:
-        self._listener = listener
-        self._family = _RAW_FAMILY(listener)
-        self._type = _RAW_TYPE(listener)
-        self._proto = listener.proto
-        self._plain = type(listener) is socket.socket
-
-    def accept(self) -> tuple[socket.socket, Any]:
-        if self._plain:
-            fd, address = self._listener._accept()  # type: ignore[attr-defined]
-            conn = socket.socket(self._family, self._type, self._proto, fd)
-        else:
-            conn, address = self._listener.accept()
-        conn.setblocking(False)
-        return conn, address
 
 
 def _inode(path: str | None) -> int | None:

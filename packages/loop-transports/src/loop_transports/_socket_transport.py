@@ -8,30 +8,16 @@ this module adds the socket's setup, its ``get_extra_info`` entries and what
 
 from __future__ import annotations
 
-import _socket
 import asyncio
 import socket
-from collections.abc import Callable
 from typing import Any
 
 from loop_transports._abstractions import Transport
-from loop_transports._base import ConnectionOwner, read_size_for
-from loop_transports._cores import StreamSocketCore
-from loop_transports._descriptor import ReadingTransport, shortcut
+from loop_transports._base import ConnectionOwner
+from loop_transports._cores import StreamSocketCore, read_size_for, start_socket_transport
+from loop_transports._descriptor import ReadingTransport
 
-__all__ = ["SocketTransport", "is_inet", "socket_extra_info"]
-
-# The socket's family and type as plain numbers: the ``family`` and ``type``
-# properties of socket.socket build an enum member on every access.
-_RAW_FAMILY: Callable[[socket.socket], int] = _socket.socket.family.__get__
-_RAW_TYPE: Callable[[socket.socket], int] = _socket.socket.type.__get__
-_INET_FAMILIES = frozenset({socket.AF_INET, socket.AF_INET6})
-
-
-def is_inet(sock: socket.socket) -> bool:
-    """Whether *sock* is an IPv4 or IPv6 socket."""
-    return _RAW_FAMILY(sock) in _INET_FAMILIES
-
+__all__ = ["SocketTransport", "socket_extra_info"]
 
 _ADDRESS_QUERIES = {"sockname": "getsockname", "peername": "getpeername"}
 
@@ -50,15 +36,6 @@ def socket_extra_info(sock: socket.socket) -> dict[str, Any]:
         "sockname": _ask_address(sock, "sockname"),
         "peername": _ask_address(sock, "peername"),
     }
-
-
-def _set_nodelay(sock: socket.socket) -> None:
-    # Small writes (requests, handshakes) must not wait for Nagle's timer.
-    if is_inet(sock) and _RAW_TYPE(sock) == socket.SOCK_STREAM:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
 
 
 class SocketTransport(ReadingTransport, Transport):
@@ -89,24 +66,8 @@ class SocketTransport(ReadingTransport, Transport):
         # a server has it from accept() and passes it in *extra*.
         if "peername" not in self._extra:
             self._extra["peername"] = _ask_address(sock, "peername")
-        if sock.gettimeout() != 0.0:
-            sock.setblocking(False)
-        _set_nodelay(sock)
         self._sock = sock
-        core = StreamSocketCore(self, loop, sock, protocol, server, read_size_for(protocol))
-        self._core = core
-        shortcut(self, SocketTransport, "write", core.write)
-        loop.call_soon(core.start, waiter)
-        if waiter is None:
-            # Nobody awaits this transport (a server's connection): watch the
-            # socket from now on, so that data already there comes with the
-            # next poll, in the same iteration as connection_made rather than
-            # one later. Read events wait for connection_made all the same (a
-            # loop may run them before earlier callbacks). With a waiter,
-            # reading starts in connection_made's iteration, as in asyncio,
-            # so the task awaiting the connection resumes before the first
-            # data_received.
-            core.start_reading()
+        start_socket_transport(self, SocketTransport, loop, sock, protocol, waiter, server)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """Return the transport's *name* property ('socket', 'sockname', 'peername', ...)."""

@@ -18,7 +18,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from loop_transports._descriptor import shortcut
+from loop_transports._cores import shortcut
 from loop_transports._stream_core import DEFAULT_LIMIT, ProtocolCore, ReaderCore, WriterCore
 
 __all__ = [
