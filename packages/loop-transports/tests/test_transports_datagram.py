@@ -186,3 +186,67 @@ def test_datagram_transport_is_a_transport_that_pauses_reading(
         assert await receiver.lost is None
 
     run(any_loop, main())
+
+
+@pytest.mark.parametrize("stop", ["pause", "close"])
+def test_a_protocol_that_stops_reading_mid_burst_gets_no_more(
+    any_loop: asyncio.AbstractEventLoop, stop: str
+) -> None:
+    # Several queued datagrams are read per readiness event; pausing or
+    # closing from datagram_received must still end the delivery at once.
+    class StopsAtFive(Datagrams):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            super().datagram_received(data, addr)
+            if self.queue.qsize() == 5:
+                if stop == "pause":
+                    self.transport.pause_reading()
+                else:
+                    self.transport.close()
+
+    async def main() -> None:
+        transport, receiver = await any_loop.create_datagram_endpoint(
+            StopsAtFive, local_addr=("127.0.0.1", 0)
+        )
+        address = transport.get_extra_info("sockname")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for round_ in range(3):  # the burst grows from one read per event
+                for n in range(40):
+                    sender.sendto(b"%d" % (round_ * 40 + n), address)
+                await asyncio.sleep(0.05)
+                if receiver.queue.qsize() >= 5:
+                    break
+                while not receiver.queue.empty():  # not stopped yet: start over
+                    receiver.queue.get_nowait()
+            assert receiver.queue.qsize() == 5
+            await asyncio.sleep(0.05)
+            assert receiver.queue.qsize() == 5
+            if stop == "pause":
+                transport.resume_reading()
+                await asyncio.sleep(0.05)
+                assert receiver.queue.qsize() > 5
+                transport.close()
+            assert await receiver.lost is None
+
+    run(any_loop, main())
+
+
+def test_bursts_of_datagrams_arrive_whole_and_in_order(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    async def main() -> None:
+        transport, receiver = await any_loop.create_datagram_endpoint(
+            Datagrams, local_addr=("127.0.0.1", 0)
+        )
+        address = transport.get_extra_info("sockname")
+        sent = [os.urandom(n % 700 + 1) for n in range(200)]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            for batch in range(0, 200, 50):
+                for payload in sent[batch : batch + 50]:
+                    sender.sendto(payload, address)
+                await asyncio.sleep(0.01)
+            got = [(await receiver.queue.get())[0] for _ in range(200)]
+        assert got == sent
+        transport.close()
+
+    run(any_loop, main())
