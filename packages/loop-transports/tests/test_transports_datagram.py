@@ -221,6 +221,7 @@ def test_a_protocol_that_stops_reading_mid_burst_gets_no_more(
             await asyncio.sleep(0.05)
             assert receiver.queue.qsize() == 5
             if stop == "pause":
+                assert isinstance(transport, asyncio.Transport)  # one that pauses (see above)
                 transport.resume_reading()
                 await asyncio.sleep(0.05)
                 assert receiver.queue.qsize() > 5
