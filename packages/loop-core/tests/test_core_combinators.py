@@ -305,3 +305,32 @@ def test_gather_counts_a_repeated_argument_once(loop: lc.EventLoop) -> None:
         return await lc.gather(future, future, future)
 
     assert list(loop.run_until_complete(main())) == [7, 7, 7]
+
+
+class _UnhashableAwaitable:
+    """Awaitable, with equality and so no hash: asyncio's gather refuses it, ours runs it."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+        self.awaited = 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _UnhashableAwaitable) and other.value == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __await__(self) -> Any:
+        self.awaited += 1
+        yield from asyncio.sleep(0).__await__()
+        return self.value
+
+
+def test_gather_runs_unhashable_awaitables_each_once(loop: lc.EventLoop) -> None:
+    first, second = _UnhashableAwaitable(1), _UnhashableAwaitable(1)
+
+    async def main() -> list[int]:
+        return list(await lc.gather(first, second, first))
+
+    assert loop.run_until_complete(main()) == [1, 1, 1]
+    # Equal but distinct: both ran; the repeated one ran once.
+    assert (first.awaited, second.awaited) == (1, 1)

@@ -11,7 +11,7 @@ import asyncio
 import collections
 import math
 import types
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator
 from typing import Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
 from loop_core._futures import Future, isfuture
@@ -110,8 +110,11 @@ def ensure_future(
     Coroutines become tasks of *loop* (default: the current loop); other
     awaitables are wrapped in a coroutine first.
     """
+    # Annotations, not typing.cast: a cast is a function call on every child.
+    future: asyncio.Future[_T]
+    coro: Any
     if isfuture(obj):
-        future = cast("asyncio.Future[_T]", obj)
+        future = obj  # type: ignore[assignment]
         if loop is not None and loop is not future.get_loop():
             raise ValueError(
                 "The future belongs to a different loop than the one specified as the loop argument"
@@ -126,10 +129,11 @@ def ensure_future(
     if loop is None:
         loop = asyncio.get_event_loop()
     try:
-        return loop.create_task(cast("Coroutine[Any, Any, _T]", coro))
+        future = loop.create_task(coro)
     except RuntimeError:
         coro.close()  # never to run: don't let it warn that it was never awaited
         raise
+    return future
 
 
 def _cancellation_of(future: Any) -> asyncio.CancelledError:
@@ -138,6 +142,21 @@ def _cancellation_of(future: Any) -> asyncio.CancelledError:
     except asyncio.CancelledError as exc:
         return exc
     return asyncio.CancelledError()
+
+
+class _Identity:
+    """A dictionary key for an unhashable object: equal only to a key for the same object."""
+
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj: object) -> None:
+        self._obj = obj
+
+    def __hash__(self) -> int:
+        return id(self._obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other._obj is self._obj
 
 
 class _GatheringFuture(Future[list[Any]]):
@@ -331,9 +350,10 @@ def gather(*aws: Awaitable[Any], return_exceptions: bool = False) -> asyncio.Fut
     loop: asyncio.AbstractEventLoop | None = None
     children: list[Any] = []
     # Each distinct argument once (the same coroutine given twice runs once),
-    # by identity: an awaitable's own __eq__ must not merge two of them.
-    # Distinct arguments have distinct children, so this also counts them.
-    by_argument: dict[int, Any] = {}
+    # told apart as asyncio does, by hash and equality; an unhashable awaitable
+    # (asyncio refuses those) by identity. Distinct arguments have distinct
+    # children, so this also counts them.
+    by_argument: dict[Any, Any] = {}
     outer: _GatheringFuture | None = None
     remaining = 0
 
@@ -369,8 +389,12 @@ def gather(*aws: Awaitable[Any], return_exceptions: bool = False) -> asyncio.Fut
             outer.set_result(results)
 
     for aw in aws:
-        key = id(aw)
-        child = by_argument.get(key)
+        key: Any = aw
+        try:
+            child = by_argument.get(key)
+        except TypeError:
+            key = _Identity(aw)
+            child = by_argument.get(key)
         if child is None:
             child = ensure_future(aw, loop=loop)
             if loop is None:
