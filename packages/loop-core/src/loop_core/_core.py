@@ -28,13 +28,14 @@ import threading
 import time
 import traceback
 import types
+import weakref
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any, Final, TypeVar, TypeVarTuple
+from typing import Any, Final, TypeVar, TypeVarTuple, cast
 
 from mypy_extensions import mypyc_attr
 
 from loop_core._wakeup import Wakeup
-from loop_core.pollers import EVENT_READ, EVENT_WRITE, Poller
+from loop_core.pollers import EVENT_READ, EVENT_WRITE, EdgePoller, Poller
 
 __all__ = ["Handle", "LoopCore", "TimerHandle", "format_callback"]
 
@@ -494,6 +495,9 @@ def _schedule_timer(
 
 
 def _update_interest(core: LoopCore, fd: int) -> None:
+    if fd in core._edge_masks:
+        _level_from_edge(core, fd)
+        return
     wanted = (EVENT_READ if fd in core._readers else 0) | (
         EVENT_WRITE if fd in core._writers else 0
     )
@@ -510,6 +514,93 @@ def _update_interest(core: LoopCore, fd: int) -> None:
     else:
         core._poller.modify(fd, wanted)
         registered[fd] = wanted
+
+
+# Socket waits (loop_core._sockets) are watched edge-triggered where the poller
+# can, and their registration is left in place when a wait ends: a socket
+# served by sock_recv/sock_sendall then costs no epoll_ctl per request (it
+# cost two, about 5 us of kernel time). Each wait starts only after its call
+# failed with EAGAIN, so the next change of state is an edge that reaches it.
+# A lingering entry is dropped at the first edge nobody waits for, and is
+# trusted again only for the same socket object (a weak reference): a closed
+# socket's entry leaves epoll with it, and a new socket reusing the number must
+# be registered afresh.
+
+
+def _edge_watch(
+    core: LoopCore, poller: EdgePoller, sock: object, fd: int, write: bool, handle: Handle
+) -> None:
+    bit = EVENT_WRITE if write else EVENT_READ
+    masks = core._edge_masks
+    current = masks.get(fd, 0)
+    owner = core._edge_owners.get(fd)
+    if current and owner is not None and owner() is sock:
+        if not current & bit:
+            poller.register_edge(fd, current | bit, True)
+            masks[fd] = current | bit
+    else:
+        wanted = bit
+        if fd in core._edge_readers:
+            wanted |= EVENT_READ
+        if fd in core._edge_writers:
+            wanted |= EVENT_WRITE
+        poller.register_edge(fd, wanted, current != 0)
+        masks[fd] = wanted
+        core._edge_owners[fd] = weakref.ref(sock)
+    waiters = core._edge_writers if write else core._edge_readers
+    previous = waiters.get(fd)
+    waiters[fd] = handle
+    if previous is not None:
+        previous.cancel()
+
+
+def _drop_edge(core: LoopCore, fd: int) -> None:
+    del core._edge_masks[fd]
+    core._edge_owners.pop(fd, None)
+    core._poller.unregister(fd)
+
+
+def _level_from_edge(core: LoopCore, fd: int) -> None:
+    """A level-triggered watch on a descriptor with an edge-triggered entry:
+    the socket waits on it become ordinary watches (unless the new watch
+    replaces one) and the entry turns level-triggered."""
+    edge_reader = core._edge_readers.get(fd)
+    edge_writer = core._edge_writers.get(fd)
+    wanted = (EVENT_READ if fd in core._readers or edge_reader is not None else 0) | (
+        EVENT_WRITE if fd in core._writers or edge_writer is not None else 0
+    )
+    poller = core._edge_poller
+    assert poller is not None  # edge entries exist only with an edge-triggering poller
+    poller.reregister(fd, wanted)
+    del core._edge_masks[fd]
+    core._edge_owners.pop(fd, None)
+    core._registered[fd] = wanted
+    for waiter, edge, level in (
+        (edge_reader, core._edge_readers, core._readers),
+        (edge_writer, core._edge_writers, core._writers),
+    ):
+        if waiter is not None:
+            del edge[fd]
+            if fd in level:
+                waiter.cancel()  # replaced, as a second add_reader replaces the first
+            else:
+                level[fd] = waiter
+
+
+def _dispatch_edge(core: LoopCore, fd: int, mask: int) -> None:
+    waited = False
+    if mask & EVENT_READ:
+        reader = core._edge_readers.get(fd)
+        if reader is not None:
+            waited = True
+            core._ready.append(reader)
+    if mask & EVENT_WRITE:
+        writer = core._edge_writers.get(fd)
+        if writer is not None:
+            waited = True
+            core._ready.append(writer)
+    if not waited and fd not in core._edge_readers and fd not in core._edge_writers:
+        _drop_edge(core, fd)
 
 
 def _watch(core: LoopCore, watchers: dict[int, Handle], fd: int, handle: Handle) -> None:
@@ -591,9 +682,11 @@ def _poll_timeout(core: LoopCore) -> float:
 def _dispatch_io(core: LoopCore, events: list[tuple[int, int]]) -> None:
     ready = core._ready
     for fd, mask in events:
+        watched = False
         if mask & EVENT_READ:
             reader = core._readers.get(fd)
             if reader is not None:
+                watched = True
                 if reader._cancelled:
                     _unwatch(core, core._readers, fd)
                 else:
@@ -601,10 +694,13 @@ def _dispatch_io(core: LoopCore, events: list[tuple[int, int]]) -> None:
         if mask & EVENT_WRITE:
             writer = core._writers.get(fd)
             if writer is not None:
+                watched = True
                 if writer._cancelled:
                     _unwatch(core, core._writers, fd)
                 else:
                     ready.append(writer)
+        if not watched and fd in core._edge_masks:
+            _dispatch_edge(core, fd, mask)
 
 
 def _collect_due_timers(core: LoopCore) -> None:
@@ -640,7 +736,7 @@ def _virtual_poll(core: LoopCore) -> list[tuple[int, int]]:
         return poller.poll(0.0)
     _drop_cancelled_head(core)
     timers = core._timers
-    if core._writers or core._real_time_work_in_flight():
+    if core._writers or core._edge_writers or core._real_time_work_in_flight():
         timeout = -1.0
         if timers:
             timeout = timers[0]._when - core._virtual_now
@@ -686,7 +782,12 @@ def _run_timed(core: LoopCore, handle: Handle) -> None:
 def _run_once(core: LoopCore) -> None:
     if core._cancelled_timers * 4 > len(core._timers) > _MIN_HEAP_TO_COMPACT:
         _compact_timers(core)
-    if not core._ready or len(core._registered) > core._own_registrations:
+    if (
+        not core._ready
+        or len(core._registered) > core._own_registrations
+        or core._edge_readers
+        or core._edge_writers
+    ):
         # Skipped while callbacks wait and only the loop's wake-up descriptor
         # is watched: such a poll could report nothing but a wake-up, which
         # those callbacks do not need (and, with no I/O callback possible,
@@ -758,6 +859,11 @@ class LoopCore:
     _readers: dict[int, Handle]
     _writers: dict[int, Handle]
     _registered: dict[int, int]
+    _edge_poller: EdgePoller | None
+    _edge_readers: dict[int, Handle]
+    _edge_writers: dict[int, Handle]
+    _edge_masks: dict[int, int]
+    _edge_owners: dict[int, Any]
     _watched_objects: dict[int, object]
     _own_registrations: int
     _stopping: bool
@@ -785,6 +891,15 @@ class LoopCore:
         self._readers = {}
         self._writers = {}
         self._registered = {}
+        # Socket waits, edge-triggered (see _edge_watch): the waiting callbacks,
+        # and each descriptor's entry and the socket it was made for.
+        self._edge_poller = (
+            cast(EdgePoller, poller) if callable(getattr(poller, "register_edge", None)) else None
+        )
+        self._edge_readers = {}
+        self._edge_writers = {}
+        self._edge_masks = {}
+        self._edge_owners = {}
         # Descriptor -> the file object it was watched by, so that the object
         # still unwatches once closed (its fileno() is -1 then), as in asyncio.
         self._watched_objects = {}
@@ -944,6 +1059,32 @@ class LoopCore:
             return False
         return _unwatch(self, self._writers, _unwatched_fileno(self, fd))
 
+    def _wait_for_socket(
+        self, sock: object, fd: int, write: bool, callback: Callable[[], object]
+    ) -> None:
+        """Call *callback* when *sock* (descriptor *fd*) may be ready for a call
+        that just failed with EAGAIN; until :meth:`_stop_waiting_for_socket`."""
+        if self._closed:
+            _raise_closed()
+        handle = Handle(callback, (), self, None, self._debug)
+        poller = self._edge_poller
+        if poller is None or fd in self._registered:
+            # No edge-triggered poller, or already watched level-triggered
+            # (add_reader): the wait is an ordinary watch.
+            _watch(self, self._writers if write else self._readers, fd, handle)
+        else:
+            _edge_watch(self, poller, sock, fd, write, handle)
+
+    def _stop_waiting_for_socket(self, fd: int, write: bool) -> None:
+        """End the wait started by :meth:`_wait_for_socket`; its entry lingers."""
+        if self._closed:
+            return
+        waiter = (self._edge_writers if write else self._edge_readers).pop(fd, None)
+        if waiter is not None:
+            waiter.cancel()
+        else:
+            _unwatch(self, self._writers if write else self._readers, fd)
+
     # State
 
     def stop(self) -> None:
@@ -1013,6 +1154,12 @@ class LoopCore:
         self._readers.clear()
         self._writers.clear()
         self._registered.clear()
+        for waiters in (self._edge_readers, self._edge_writers):
+            for waiter in waiters.values():
+                waiter.cancel()
+            waiters.clear()
+        self._edge_masks.clear()
+        self._edge_owners.clear()
         self._watched_objects.clear()
         self._poller.close()
         self._wakeup.close()

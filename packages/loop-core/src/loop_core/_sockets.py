@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from loop_core._core import LoopCore
 from loop_core.interfaces import FileDescriptorLoop, FutureLike
 from loop_core.suspension import compiled_throw_warns, delegate, suspend
 
@@ -108,12 +109,15 @@ class _Watch:
         self.args = args
         self.future: FutureLike[Any] = loop.create_future()
         fd = sock.fileno()
-        self.key = key = (id(loop), fd, write)
-        _watchers[key] = self.future
-        if write:
+        key = (id(loop), fd, write)
+        if isinstance(loop, LoopCore):
+            loop._wait_for_socket(sock, fd, write, self.ready)
+        elif write:
             loop.add_writer(fd, self.ready)
         else:
             loop.add_reader(fd, self.ready)
+        self.key = key
+        _watchers[key] = self.future
 
     def ready(self) -> None:
         future = self.future
@@ -139,10 +143,13 @@ class _Watch:
         key = self.key
         if _watchers.get(key) is self.future:
             del _watchers[key]
-            if key[2]:
-                self.loop.remove_writer(key[1])
+            loop = self.loop
+            if isinstance(loop, LoopCore):
+                loop._stop_waiting_for_socket(key[1], key[2])
+            elif key[2]:
+                loop.remove_writer(key[1])
             else:
-                self.loop.remove_reader(key[1])
+                loop.remove_reader(key[1])
 
     def finish(self) -> None:
         """After the wait, however it ended: unwatch, and drop what a failure's

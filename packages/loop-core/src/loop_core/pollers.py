@@ -18,6 +18,7 @@ from typing import Final, Protocol
 __all__ = [
     "EVENT_READ",
     "EVENT_WRITE",
+    "EdgePoller",
     "EpollPoller",
     "Poller",
     "SelectorPoller",
@@ -32,6 +33,7 @@ EVENT_WRITE: Final = 2
 _EPOLLIN: Final[int] = getattr(select, "EPOLLIN", 0x001)
 _EPOLLOUT: Final[int] = getattr(select, "EPOLLOUT", 0x004)
 _NOT_EPOLLIN: Final = ~_EPOLLIN
+_EPOLLET: Final[int] = getattr(select, "EPOLLET", 1 << 31)
 _NOT_EPOLLOUT: Final = ~_EPOLLOUT
 
 
@@ -55,6 +57,21 @@ class Poller(Protocol):
 
     def close(self) -> None:
         """Release the poller's own resources."""
+
+
+class EdgePoller(Poller, Protocol):
+    """A poller that can also watch edge-triggered (epoll's ``EPOLLET``).
+
+    The loop watches sockets for its ``sock_*`` calls this way when the
+    poller has these methods, and level-triggered otherwise.
+    """
+
+    def register_edge(self, fd: int, events: int, known: bool) -> None:
+        """Watch *fd* for *events*, reported once per change; *known*: it may
+        have an entry already."""
+
+    def reregister(self, fd: int, events: int) -> None:
+        """Watch *fd* for *events*, level-triggered, with or without an entry left for it."""
 
 
 class EpollPoller:
@@ -86,6 +103,34 @@ class EpollPoller:
         except (OSError, ValueError):
             # Closed descriptors leave epoll on their own; nothing to undo.
             pass
+
+    def register_edge(self, fd: int, events: int, known: bool) -> None:
+        """Watch *fd* for *events*, edge-triggered: reported once per change of state.
+
+        *known* says the descriptor may still be registered from an earlier
+        watch; either guess is corrected by trying the other call.
+        """
+        mask = self._to_epoll(events) | _EPOLLET
+        if known:
+            try:
+                self._epoll.modify(fd, mask)
+                return
+            except FileNotFoundError:
+                pass  # closed (and perhaps reused) since: its entry went with it
+            self._epoll.register(fd, mask)
+            return
+        try:
+            self._epoll.register(fd, mask)
+        except FileExistsError:
+            self._epoll.modify(fd, mask)
+
+    def reregister(self, fd: int, events: int) -> None:
+        """Watch *fd* for *events*, level-triggered, whether or not an entry is left for it."""
+        mask = self._to_epoll(events)
+        try:
+            self._epoll.modify(fd, mask)
+        except FileNotFoundError:
+            self._epoll.register(fd, mask)
 
     def poll(self, timeout: float) -> list[tuple[int, int]]:
         ready: list[tuple[int, int]] = []
