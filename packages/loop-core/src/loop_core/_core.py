@@ -35,7 +35,15 @@ from typing import Any, Final, TypeVar, TypeVarTuple, cast
 from mypy_extensions import mypyc_attr
 
 from loop_core._wakeup import Wakeup
-from loop_core.pollers import EVENT_READ, EVENT_WRITE, EdgePoller, Poller
+from loop_core.pollers import (
+    _WAKES_READER,
+    _WAKES_WRITER,
+    EVENT_READ,
+    EVENT_WRITE,
+    EdgePoller,
+    EpollPoller,
+    Poller,
+)
 
 __all__ = ["Handle", "LoopCore", "TimerHandle", "format_callback"]
 
@@ -587,6 +595,36 @@ def _level_from_edge(core: LoopCore, fd: int) -> None:
                 level[fd] = waiter
 
 
+def _dispatch_epoll(core: LoopCore, events: list[tuple[int, int]]) -> None:
+    """:func:`_dispatch_io` for epoll's own (descriptor, flags) list."""
+    ready = core._ready
+    for fd, flags in events:
+        watched = False
+        if flags & _WAKES_READER:
+            reader = core._readers.get(fd)
+            if reader is not None:
+                watched = True
+                if reader._cancelled:
+                    _unwatch(core, core._readers, fd)
+                else:
+                    ready.append(reader)
+        if flags & _WAKES_WRITER:
+            writer = core._writers.get(fd)
+            if writer is not None:
+                watched = True
+                if writer._cancelled:
+                    _unwatch(core, core._writers, fd)
+                else:
+                    ready.append(writer)
+        if not watched and fd in core._edge_masks:
+            _dispatch_edge(
+                core,
+                fd,
+                (EVENT_READ if flags & _WAKES_READER else 0)
+                | (EVENT_WRITE if flags & _WAKES_WRITER else 0),
+            )
+
+
 def _dispatch_edge(core: LoopCore, fd: int, mask: int) -> None:
     waited = False
     if mask & EVENT_READ:
@@ -792,9 +830,18 @@ def _run_once(core: LoopCore) -> None:
         # is watched: such a poll could report nothing but a wake-up, which
         # those callbacks do not need (and, with no I/O callback possible,
         # skipping it changes no order).
-        events = _virtual_poll(core) if core._virtual else core._poller.poll(_poll_timeout(core))
-        if events:
-            _dispatch_io(core, events)
+        epoll = core._epoll
+        if epoll is not None and not core._virtual:
+            # Native calls, and epoll's list as it comes (see _dispatch_epoll).
+            flagged = epoll.poll_flags(_poll_timeout(core))
+            if flagged:
+                _dispatch_epoll(core, flagged)
+        else:
+            events = (
+                _virtual_poll(core) if core._virtual else core._poller.poll(_poll_timeout(core))
+            )
+            if events:
+                _dispatch_io(core, events)
     _collect_due_timers(core)
     # What is ready now runs in this iteration; what it schedules goes to the
     # other of two lists, for the next one. (Lists, not a deque: their append
@@ -860,6 +907,7 @@ class LoopCore:
     _writers: dict[int, Handle]
     _registered: dict[int, int]
     _edge_poller: EdgePoller | None
+    _epoll: EpollPoller | None
     _edge_readers: dict[int, Handle]
     _edge_writers: dict[int, Handle]
     _edge_masks: dict[int, int]
@@ -891,6 +939,9 @@ class LoopCore:
         self._readers = {}
         self._writers = {}
         self._registered = {}
+        # Our own epoll poller exactly (not a subclass or a wrapper): the core
+        # polls it natively (see _run_once).
+        self._epoll = poller if type(poller) is EpollPoller else None
         # Socket waits, edge-triggered (see _edge_watch): the waiting callbacks,
         # and each descriptor's entry and the socket it was made for.
         self._edge_poller = (

@@ -32,9 +32,11 @@ EVENT_WRITE: Final = 2
 # lookup on every use, and poll() uses these per ready descriptor.
 _EPOLLIN: Final[int] = getattr(select, "EPOLLIN", 0x001)
 _EPOLLOUT: Final[int] = getattr(select, "EPOLLOUT", 0x004)
-_NOT_EPOLLIN: Final = ~_EPOLLIN
 _EPOLLET: Final[int] = getattr(select, "EPOLLET", 1 << 31)
-_NOT_EPOLLOUT: Final = ~_EPOLLOUT
+# What wakes a reader and what wakes a writer: anything but "writable" (EPOLLIN,
+# EPOLLHUP, EPOLLERR) for the first, anything but "readable" for the second.
+_WAKES_READER: Final = ~_EPOLLOUT
+_WAKES_WRITER: Final = ~_EPOLLIN
 
 
 class Poller(Protocol):
@@ -132,15 +134,19 @@ class EpollPoller:
         except FileNotFoundError:
             self._epoll.register(fd, mask)
 
+    def poll_flags(self, timeout: float) -> list[tuple[int, int]]:
+        """Like :meth:`poll`, with epoll's own flags (``EPOLLIN``, ``EPOLLOUT``,
+        ``EPOLLERR``, ...) in place of the event mask: the loop's core reads
+        them directly, without a second list of tuples."""
+        return self._epoll.poll(timeout)
+
     def poll(self, timeout: float) -> list[tuple[int, int]]:
         ready: list[tuple[int, int]] = []
         for fd, flags in self._epoll.poll(timeout):
             events = 0
-            # Anything other than "writable" wakes a reader (EPOLLIN, EPOLLHUP,
-            # EPOLLERR) and anything other than "readable" wakes a writer.
-            if flags & _NOT_EPOLLOUT:
+            if flags & _WAKES_READER:
                 events |= EVENT_READ
-            if flags & _NOT_EPOLLIN:
+            if flags & _WAKES_WRITER:
                 events |= EVENT_WRITE
             ready.append((fd, events))
         return ready
