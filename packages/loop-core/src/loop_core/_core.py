@@ -595,36 +595,6 @@ def _level_from_edge(core: LoopCore, fd: int) -> None:
                 level[fd] = waiter
 
 
-def _dispatch_epoll(core: LoopCore, events: list[tuple[int, int]]) -> None:
-    """:func:`_dispatch_io` for epoll's own (descriptor, flags) list."""
-    ready = core._ready
-    for fd, flags in events:
-        watched = False
-        if flags & _WAKES_READER:
-            reader = core._readers.get(fd)
-            if reader is not None:
-                watched = True
-                if reader._cancelled:
-                    _unwatch(core, core._readers, fd)
-                else:
-                    ready.append(reader)
-        if flags & _WAKES_WRITER:
-            writer = core._writers.get(fd)
-            if writer is not None:
-                watched = True
-                if writer._cancelled:
-                    _unwatch(core, core._writers, fd)
-                else:
-                    ready.append(writer)
-        if not watched and fd in core._edge_masks:
-            _dispatch_edge(
-                core,
-                fd,
-                (EVENT_READ if flags & _WAKES_READER else 0)
-                | (EVENT_WRITE if flags & _WAKES_WRITER else 0),
-            )
-
-
 def _dispatch_edge(core: LoopCore, fd: int, mask: int) -> None:
     waited = False
     if mask & EVENT_READ:
@@ -717,11 +687,17 @@ def _poll_timeout(core: LoopCore) -> float:
     return delay if delay < _MAX_POLL_TIMEOUT else _MAX_POLL_TIMEOUT
 
 
-def _dispatch_io(core: LoopCore, events: list[tuple[int, int]]) -> None:
+def _dispatch_io(
+    core: LoopCore, events: list[tuple[int, int]], wakes_reader: int, wakes_writer: int
+) -> None:
+    """Queue the watchers of the ready descriptors. *events* pairs each with
+    a mask: a poller's EVENT_READ/EVENT_WRITE, or epoll's own flags (the
+    core's epoll list as it comes); *wakes_reader* and *wakes_writer* say
+    which bits wake which watcher."""
     ready = core._ready
     for fd, mask in events:
         watched = False
-        if mask & EVENT_READ:
+        if mask & wakes_reader:
             reader = core._readers.get(fd)
             if reader is not None:
                 watched = True
@@ -729,7 +705,7 @@ def _dispatch_io(core: LoopCore, events: list[tuple[int, int]]) -> None:
                     _unwatch(core, core._readers, fd)
                 else:
                     ready.append(reader)
-        if mask & EVENT_WRITE:
+        if mask & wakes_writer:
             writer = core._writers.get(fd)
             if writer is not None:
                 watched = True
@@ -738,7 +714,12 @@ def _dispatch_io(core: LoopCore, events: list[tuple[int, int]]) -> None:
                 else:
                     ready.append(writer)
         if not watched and fd in core._edge_masks:
-            _dispatch_edge(core, fd, mask)
+            _dispatch_edge(
+                core,
+                fd,
+                (EVENT_READ if mask & wakes_reader else 0)
+                | (EVENT_WRITE if mask & wakes_writer else 0),
+            )
 
 
 def _collect_due_timers(core: LoopCore) -> None:
@@ -832,16 +813,16 @@ def _run_once(core: LoopCore) -> None:
         # skipping it changes no order).
         epoll = core._epoll
         if epoll is not None and not core._virtual:
-            # Native calls, and epoll's list as it comes (see _dispatch_epoll).
+            # Native calls, and epoll's list as it comes: no second list.
             flagged = epoll.poll_flags(_poll_timeout(core))
             if flagged:
-                _dispatch_epoll(core, flagged)
+                _dispatch_io(core, flagged, _WAKES_READER, _WAKES_WRITER)
         else:
             events = (
                 _virtual_poll(core) if core._virtual else core._poller.poll(_poll_timeout(core))
             )
             if events:
-                _dispatch_io(core, events)
+                _dispatch_io(core, events, EVENT_READ, EVENT_WRITE)
     _collect_due_timers(core)
     # What is ready now runs in this iteration; what it schedules goes to the
     # other of two lists, for the next one. (Lists, not a deque: their append
