@@ -513,14 +513,25 @@ def _update_interest(core: LoopCore, fd: int) -> None:
     current = registered.get(fd, 0)
     if wanted == current:
         return
+    # Our own epoll poller natively; any other through its interface.
+    epoll = core._epoll
     if wanted == 0:
         del registered[fd]
-        core._poller.unregister(fd)
+        if epoll is not None:
+            epoll.unregister(fd)
+        else:
+            core._poller.unregister(fd)
     elif current == 0:
-        core._poller.register(fd, wanted)
+        if epoll is not None:
+            epoll.register(fd, wanted)
+        else:
+            core._poller.register(fd, wanted)
         registered[fd] = wanted
     else:
-        core._poller.modify(fd, wanted)
+        if epoll is not None:
+            epoll.modify(fd, wanted)
+        else:
+            core._poller.modify(fd, wanted)
         registered[fd] = wanted
 
 
