@@ -164,6 +164,7 @@ def test_a_wait_started_under_add_writer_keeps_its_reader(loop: EventLoop) -> No
             assert loop.remove_writer(sock)
             peer.send(b"still read")
             assert await asyncio.wait_for(receiving, _WAIT) == b"still read"
+            assert loop._edge_waiting == 0
 
     loop.run_until_complete(main())
 
@@ -191,6 +192,7 @@ def test_one_socket_waits_to_read_and_to_write_at_once(loop: EventLoop) -> None:
             while drained < queued + 100_000:
                 drained += len(await asyncio.wait_for(loop.sock_recv(peer, 1 << 20), _WAIT))
             await asyncio.wait_for(sending, _WAIT)
+            assert loop._edge_waiting == 0
 
     loop.run_until_complete(main())
 
@@ -220,6 +222,8 @@ def test_a_cancelled_wait_leaves_nothing_waiting(loop: EventLoop) -> None:
                 await task
             assert sock.fileno() not in loop._readers
             assert sock.fileno() not in loop._edge_readers
+            assert loop._edge_waiting == 0
             assert await _recv_later(loop, sock, peer) == b"late"
+            assert loop._edge_waiting == 0
 
     loop.run_until_complete(main())

@@ -569,7 +569,9 @@ def _edge_watch(
     waiters = core._edge_writers if write else core._edge_readers
     previous = waiters.get(fd)
     waiters[fd] = handle
-    if previous is not None:
+    if previous is None:
+        core._edge_waiting += 1
+    else:
         previous.cancel()
 
 
@@ -600,6 +602,7 @@ def _level_from_edge(core: LoopCore, fd: int) -> None:
     ):
         if waiter is not None:
             del edge[fd]
+            core._edge_waiting -= 1
             if fd in level:
                 waiter.cancel()  # replaced, as a second add_reader replaces the first
             else:
@@ -812,12 +815,7 @@ def _run_timed(core: LoopCore, handle: Handle) -> None:
 def _run_once(core: LoopCore) -> None:
     if core._cancelled_timers * 4 > len(core._timers) > _MIN_HEAP_TO_COMPACT:
         _compact_timers(core)
-    if (
-        not core._ready
-        or len(core._registered) > core._own_registrations
-        or core._edge_readers
-        or core._edge_writers
-    ):
+    if not core._ready or len(core._registered) > core._own_registrations or core._edge_waiting:
         # Skipped while callbacks wait and only the loop's wake-up descriptor
         # is watched: such a poll could report nothing but a wake-up, which
         # those callbacks do not need (and, with no I/O callback possible,
@@ -902,6 +900,7 @@ class LoopCore:
     _epoll: EpollPoller | None
     _edge_readers: dict[int, Handle]
     _edge_writers: dict[int, Handle]
+    _edge_waiting: int  # how many socket waits the two hold
     _edge_masks: dict[int, int]
     _edge_owners: dict[int, Any]
     _watched_objects: dict[int, object]
@@ -941,6 +940,7 @@ class LoopCore:
         )
         self._edge_readers = {}
         self._edge_writers = {}
+        self._edge_waiting = 0
         self._edge_masks = {}
         self._edge_owners = {}
         # Descriptor -> the file object it was watched by, so that the object
@@ -1124,6 +1124,7 @@ class LoopCore:
             return
         waiter = (self._edge_writers if write else self._edge_readers).pop(fd, None)
         if waiter is not None:
+            self._edge_waiting -= 1
             waiter.cancel()
         else:
             _unwatch(self, self._writers if write else self._readers, fd)
@@ -1201,6 +1202,7 @@ class LoopCore:
             for waiter in waiters.values():
                 waiter.cancel()
             waiters.clear()
+        self._edge_waiting = 0
         self._edge_masks.clear()
         self._edge_owners.clear()
         self._watched_objects.clear()
