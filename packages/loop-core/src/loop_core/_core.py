@@ -832,7 +832,8 @@ def _run_once(core: LoopCore) -> None:
             )
             if events:
                 _dispatch_io(core, events, EVENT_READ, EVENT_WRITE)
-    _collect_due_timers(core)
+    if core._timers:
+        _collect_due_timers(core)
     # What is ready now runs in this iteration; what it schedules goes to the
     # other of two lists, for the next one. (Lists, not a deque: their append
     # and indexing are native operations, a deque's are method calls.)
