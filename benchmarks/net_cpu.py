@@ -125,6 +125,25 @@ def _server_command(impl: str, row: Row, address: str) -> list[str]:
     return [sys.executable, str(HERE / "net_server.py"), loop, row.workload, address]
 
 
+def server_environment(
+    impl: str, pure_path: str, certificates: Certificates | None
+) -> dict[str, str]:
+    """The environment of a server process: the pure sources first on the
+    path for ``pure``, the certificate and key for the TLS rows."""
+    env = dict(os.environ)
+    if impl == "pure":
+        env["PYTHONPATH"] = pure_path
+    if certificates is not None:
+        env["NET_SERVER_CERTFILE"] = certificates.cert_file
+        env["NET_SERVER_KEYFILE"] = certificates.key_file
+    return env
+
+
+def server_address(row: Row, folder: Path) -> str:
+    """Where the server of *row* listens: a socket file in *folder*, or any TCP port."""
+    return str(folder / "server.sock") if row.transport == "unix" else "0"
+
+
 def run_one(
     impl: str,
     row: Row,
@@ -136,13 +155,8 @@ def run_one(
 ) -> tuple[float, float, float]:
     """Serve *row* on *impl* under load; return CPU µs per request, requests per
     second, and user CPU µs per request."""
-    env = dict(os.environ)
-    if impl == "pure":
-        env["PYTHONPATH"] = pure_path
-    if certificates is not None:
-        env["NET_SERVER_CERTFILE"] = certificates.cert_file
-        env["NET_SERVER_KEYFILE"] = certificates.key_file
-    address = str(folder / "server.sock") if row.transport == "unix" else "0"
+    env = server_environment(impl, pure_path, certificates)
+    address = server_address(row, folder)
     server = subprocess.Popen(
         _server_command(impl, row, address),
         stdin=subprocess.PIPE,

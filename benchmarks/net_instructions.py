@@ -32,6 +32,8 @@ from net_cpu import (
     _server_command,
     build_loadgen,
     make_certificates,
+    server_address,
+    server_environment,
 )
 
 IMPLEMENTATIONS = ("compiled", "pure", "uvloop", "rloop", "asyncio")
@@ -48,13 +50,8 @@ def count(
 ) -> tuple[int, int]:
     """Serve *row* under callgrind for *seconds* of load; return the
     instructions the server ran and the requests it answered."""
-    env = dict(os.environ)
-    if impl == "pure":
-        env["PYTHONPATH"] = pure_path
-    if certificates is not None:
-        env["NET_SERVER_CERTFILE"] = certificates.cert_file
-        env["NET_SERVER_KEYFILE"] = certificates.key_file
-    address = str(folder / "server.sock") if row.transport == "unix" else "0"
+    env = server_environment(impl, pure_path, certificates)
+    address = server_address(row, folder)
     output = folder / f"callgrind.{impl}.{row.workload}.{seconds:g}s"
     server = subprocess.Popen(
         [
