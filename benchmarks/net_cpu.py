@@ -125,23 +125,40 @@ def _server_command(impl: str, row: Row, address: str) -> list[str]:
     return [sys.executable, str(HERE / "net_server.py"), loop, row.workload, address]
 
 
-def server_environment(
-    impl: str, pure_path: str, certificates: Certificates | None
-) -> dict[str, str]:
-    """The environment of a server process: the pure sources first on the
-    path for ``pure``, the certificate and key for the TLS rows."""
+def start_server(
+    impl: str,
+    row: Row,
+    folder: Path,
+    pure_path: str,
+    certificates: Certificates | None,
+    wrapper: tuple[str, ...] = (),
+) -> tuple[subprocess.Popen[str], str]:
+    """Start the server of *row* on *impl* and return it with the address it
+    bound. *wrapper* runs it under another command (valgrind); its standard
+    error is then captured too, for what that command reports."""
     env = dict(os.environ)
     if impl == "pure":
         env["PYTHONPATH"] = pure_path
     if certificates is not None:
         env["NET_SERVER_CERTFILE"] = certificates.cert_file
         env["NET_SERVER_KEYFILE"] = certificates.key_file
-    return env
-
-
-def server_address(row: Row, folder: Path) -> str:
-    """Where the server of *row* listens: a socket file in *folder*, or any TCP port."""
-    return str(folder / "server.sock") if row.transport == "unix" else "0"
+    address = str(folder / "server.sock") if row.transport == "unix" else "0"
+    server = subprocess.Popen(
+        [*wrapper, *_server_command(impl, row, address)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if wrapper else None,
+        text=True,
+        env=env,
+        cwd=HERE,
+    )
+    assert server.stdout is not None
+    bound = server.stdout.readline().strip()
+    if not bound:
+        server.kill()
+        server.communicate()
+        raise RuntimeError(f"{impl} did not start serving {row.label}")
+    return server, bound
 
 
 def run_one(
@@ -155,22 +172,9 @@ def run_one(
 ) -> tuple[float, float, float]:
     """Serve *row* on *impl* under load; return CPU µs per request, requests per
     second, and user CPU µs per request."""
-    env = server_environment(impl, pure_path, certificates)
-    address = server_address(row, folder)
-    server = subprocess.Popen(
-        _server_command(impl, row, address),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=HERE,
-    )
+    server, bound = start_server(impl, row, folder, pure_path, certificates)
     assert server.stdin is not None
-    assert server.stdout is not None
     try:
-        bound = server.stdout.readline().strip()
-        if not bound:
-            raise RuntimeError(f"{impl} did not start serving {row.label}")
 
         def counters() -> tuple[float, float, int]:
             """The server's CPU and user CPU seconds so far, and the requests it made itself."""

@@ -29,11 +29,9 @@ from net_cpu import (
     Certificates,
     Row,
     _client_command,
-    _server_command,
     build_loadgen,
     make_certificates,
-    server_address,
-    server_environment,
+    start_server,
 )
 
 IMPLEMENTATIONS = ("compiled", "pure", "uvloop", "rloop", "asyncio")
@@ -50,23 +48,10 @@ def count(
 ) -> tuple[int, int]:
     """Serve *row* under callgrind for *seconds* of load; return the
     instructions the server ran and the requests it answered."""
-    env = server_environment(impl, pure_path, certificates)
-    address = server_address(row, folder)
     output = folder / f"callgrind.{impl}.{row.workload}.{seconds:g}s"
-    server = subprocess.Popen(
-        [
-            "valgrind", "--tool=callgrind", f"--callgrind-out-file={output}",
-            *_server_command(impl, row, address),
-        ],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env, cwd=HERE,
-    )  # fmt: skip
-    assert server.stdin is not None
-    assert server.stdout is not None
+    callgrind = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={output}")
+    server, bound = start_server(impl, row, folder, pure_path, certificates, callgrind)
     try:
-        bound = server.stdout.readline().strip()
-        if not bound:
-            raise RuntimeError(f"{impl} did not start serving {row.label}")
         done = subprocess.run(
             _client_command(row, loadgen, bound, seconds, certificates),
             check=True, capture_output=True, text=True,
