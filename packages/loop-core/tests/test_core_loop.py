@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -19,6 +20,7 @@ from unittest import mock
 import pytest
 
 from loop_core import EventLoop, Handle, MissingExtensionError, available_pollers, extensions
+from loop_core._core import LoopCore
 from loop_core.extensions import discover_extensions
 from loop_core.testing.leaks import freed_without_collector
 
@@ -658,6 +660,37 @@ def test_a_patched_loop_time_moves_the_timers(any_loop: asyncio.AbstractEventLoo
     any_loop.run_until_complete(asyncio.sleep(0.01))
     assert fired == ["due in 30 s"]  # the real clock is back: not due for 90 s
     assert any_loop.time() == pytest.approx(real(), abs=1)
+
+
+def test_the_loop_keeps_its_instance_dictionary_for_its_users() -> None:
+    # The loop's own state lives in slots: one entry in its instance
+    # dictionary stops CPython from specializing every method lookup made
+    # from Python (loop.call_soon, loop.create_future, ...). Users may still
+    # attach attributes and take weak references.
+    loop = EventLoop()
+    try:
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        b.setblocking(False)
+
+        async def main() -> bytes:
+            loop.call_later(0.001, print)
+            await asyncio.sleep(0.002)
+            await loop.sock_sendall(a, b"x")
+            return await loop.sock_recv(b, 1)
+
+        with a, b:
+            assert loop.run_until_complete(main()) == b"x"
+        loop.set_exception_handler(None)
+        loop.set_debug(False)
+        # Interpreted, the core's own fields are instance attributes too.
+        core_fields = set() if LoopCore.__dictoffset__ == 0 else set(LoopCore.__annotations__)
+        assert set(vars(loop)) <= core_fields
+        loop.note = "attached"
+        assert vars(loop)["note"] == "attached"
+        assert weakref.ref(loop)() is loop
+    finally:
+        loop.close()
 
 
 def test_a_subclass_clock_is_the_loop_clock() -> None:

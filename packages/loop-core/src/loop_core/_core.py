@@ -475,10 +475,12 @@ def _now(core: LoopCore) -> float:
     """The time the loop schedules by: its clock, or what an overriding
     ``time`` says (a subclass, or ``loop.time`` patched by a test), as
     asyncio's loop does by calling ``self.time()``."""
-    # A patch lands in the instance's __dict__. Looked up here, where time is
-    # read, rather than caught by a __setattr__, which would tax every
-    # attribute the pure build's iteration sets.
-    if core._time_overridden or "time" in getattr(core, "__dict__", _NO_ATTRIBUTES):
+    # A patch lands in the instance's __dict__. Compiled, EventLoop.__setattr__
+    # reports it in _time_overridden; interpreted, where a __setattr__ would
+    # tax every attribute the iteration sets, it is looked up here.
+    if core._time_overridden or (
+        _INTERPRETED and "time" in getattr(core, "__dict__", _NO_ATTRIBUTES)
+    ):
         return float(getattr(core, "time")())  # noqa: B009 - the Python-level lookup is the point
     # _clock's two lines again: a call fewer per timer in the pure build.
     if core._virtual:

@@ -16,15 +16,13 @@ import asyncio
 import contextvars
 import logging
 import os
-import socket
 import sys
 import threading
 import traceback
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
-from types import MethodType
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, TypeVarTuple, cast
+from typing import Any, TypeVar, TypeVarTuple, cast
 
 from loop_core import _futures, _sockets, _tasks
 from loop_core._core import LoopCore, check_callback
@@ -33,12 +31,6 @@ from loop_core._futures import isfuture
 from loop_core._signals import SignalHandlers, check_signal
 from loop_core.extensions import ExtensionFactory
 from loop_core.pollers import Poller, create_poller
-
-if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer, WriteableBuffer
-
-#: A socket address as the socket module takes it (typeshed's ``_Address``).
-SocketAddress: TypeAlias = "tuple[Any, ...] | str | ReadableBuffer"
 
 __all__ = ["EventLoop"]
 
@@ -51,10 +43,6 @@ _TaskFactory = Callable[..., Any]
 
 # How many frames of a coroutine's creation debug mode records.
 _COROUTINE_ORIGIN_DEPTH = 10
-
-# The sock_* methods: each is the loop_core._sockets function of the same
-# name and arguments, with the loop first.
-_BOUND_SOCKET_CALLS = tuple(_sockets.__all__)
 
 
 def _debug_mode_from_environment() -> bool:
@@ -87,6 +75,28 @@ _stop_when_done: Callable[[Any], None] = getattr(
 # derive from asyncio's Python classes (mypyc); and typeshed keeps the
 # reuse_address keyword of create_datagram_endpoint, which asyncio's loop
 # refuses since Python 3.11 (a TypeError), as ours does.
+# The shell keeps its own state in slots, so an instance's __dict__ stays
+# empty and CPython specializes ``loop.call_soon(...)`` and every other
+# method lookup made from Python, as it does for a plain object; an attribute
+# in the instance dictionary (or one read of ``vars(loop)``) turns each of
+# those lookups back into a search of the dictionary and the class chain.
+# The dictionary itself remains, for whatever users attach to a loop.
+_EVENT_LOOP_SLOTS: tuple[str, ...] = (
+    "_exception_handler",
+    "_asyncgens",
+    "_asyncgens_shutdown_called",
+    "_signals",
+    "_coroutine_origin_depth",
+    "_extension_factories",
+    "_extensions",
+)
+if not LoopCore.__dictoffset__:  # the compiled core; the pure one has both
+    _EVENT_LOOP_SLOTS += ("__dict__",)
+if not LoopCore.__weakrefoffset__:
+    _EVENT_LOOP_SLOTS += ("__weakref__",)
+_CORE_IS_COMPILED = not LoopCore.__dictoffset__
+
+
 class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type: ignore[misc]
     """A complete asyncio event loop.
 
@@ -99,6 +109,8 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
     asyncio's accelerated classes; by default it follows the environment
     variable ``LOOP_CORE_PYTHON_FUTURES``.
     """
+
+    __slots__ = _EVENT_LOOP_SLOTS
 
     def __init__(
         self,
@@ -116,20 +128,6 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         else:
             future_class, task_class = _futures.Future, _tasks.Task
         super().__init__(chosen, future_class, task_class)
-        # asyncio's C Future and Task look loop.call_soon up for every callback
-        # they schedule, which makes and frees a bound method each time (about
-        # 100 instructions of a 5000-instruction task step); found in the
-        # instance dictionary, the one bound here is returned as it is (close()
-        # drops these).
-        instance = vars(self)
-        instance["call_soon"] = self.call_soon
-        # A server written with sock_* calls makes one per request: each name is
-        # bound to loop-core's coroutine function itself, skipping the class's
-        # coroutine method that awaits it (kept there because a compiled
-        # function would not bind as a method).
-        for name in _BOUND_SOCKET_CALLS:
-            if getattr(type(self), name) is getattr(EventLoop, name):  # not overridden
-                instance[name] = MethodType(getattr(_sockets, name), self)
         self._exception_handler: (
             Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object] | None
         ) = None
@@ -210,10 +208,23 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         self._closed = True
         self._close_extensions()
         self._close_core()
-        # The bound methods kept in __init__ are cycles through the loop.
-        instance = vars(self)
-        for name in ("call_soon", *_BOUND_SOCKET_CALLS):
-            instance.pop(name, None)
+
+    if _CORE_IS_COMPILED:
+        # The compiled core learns of a patched ``loop.time`` here rather than
+        # by reading the instance dictionary on every timer, which would
+        # materialize it (see _EVENT_LOOP_SLOTS). The core's own attribute
+        # writes are native and never come through here; the interpreted
+        # build's would, so it keeps reading the dictionary instead.
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            super().__setattr__(name, value)
+            if name == "time":
+                self._time_overridden = True
+
+        def __delattr__(self, name: str) -> None:
+            super().__delattr__(name)
+            if name == "time":
+                self._time_overridden = type(self).time is not LoopCore.time
 
     def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
         if not getattr(self, "_closed", True):
@@ -277,46 +288,18 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
         factory: _TaskFactory | None = self._task_factory
         return factory
 
-    # Low-level sockets
+    # Low-level sockets: loop-core's socket coroutine functions themselves,
+    # bound as methods (compiled ones bind too), so no coroutine of this class
+    # stands in front of theirs.
 
-    # Each instance also binds these names straight to loop-core's coroutine
-    # functions (see __init__): no coroutine in front of theirs.
-
-    async def sock_recv(self, sock: socket.socket, nbytes: int) -> bytes:
-        """Receive up to *nbytes*; ``b""`` at end of stream."""
-        return await _sockets.sock_recv(self, sock, nbytes)
-
-    async def sock_recv_into(self, sock: socket.socket, buf: WriteableBuffer) -> int:
-        """Receive into *buf*; return the number of bytes received."""
-        return await _sockets.sock_recv_into(self, sock, buf)
-
-    async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> tuple[bytes, Any]:
-        """Receive a datagram; return ``(data, address)``."""
-        return await _sockets.sock_recvfrom(self, sock, bufsize)
-
-    async def sock_recvfrom_into(
-        self, sock: socket.socket, buf: WriteableBuffer, nbytes: int = 0
-    ) -> tuple[int, Any]:
-        """Receive a datagram into *buf*; return ``(nbytes, address)``."""
-        return await _sockets.sock_recvfrom_into(self, sock, buf, nbytes)
-
-    async def sock_sendall(self, sock: socket.socket, data: ReadableBuffer) -> None:
-        """Send all of *data*."""
-        await _sockets.sock_sendall(self, sock, data)
-
-    async def sock_sendto(
-        self, sock: socket.socket, data: ReadableBuffer, address: SocketAddress
-    ) -> int:
-        """Send a datagram to *address*."""
-        return await _sockets.sock_sendto(self, sock, data, address)
-
-    async def sock_connect(self, sock: socket.socket, address: SocketAddress) -> None:
-        """Connect *sock* to *address*."""
-        await _sockets.sock_connect(self, sock, address)
-
-    async def sock_accept(self, sock: socket.socket) -> tuple[socket.socket, Any]:
-        """Accept a connection on a listening socket."""
-        return await _sockets.sock_accept(self, sock)
+    sock_recv = _sockets.sock_recv
+    sock_recv_into = _sockets.sock_recv_into
+    sock_recvfrom = _sockets.sock_recvfrom
+    sock_recvfrom_into = _sockets.sock_recvfrom_into
+    sock_sendall = _sockets.sock_sendall
+    sock_sendto = _sockets.sock_sendto
+    sock_connect = _sockets.sock_connect
+    sock_accept = _sockets.sock_accept
 
     # Signals
 
