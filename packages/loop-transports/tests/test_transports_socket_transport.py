@@ -163,6 +163,60 @@ def test_buffered_protocol_fills_its_own_buffer(any_loop: asyncio.AbstractEventL
     run(any_loop, main())
 
 
+def test_set_protocol_hands_the_next_reads_to_the_new_protocol(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # Each protocol switches the transport to the next one when its line has
+    # come: plain -> buffered -> plain again. Every chunk reaches the protocol
+    # in charge when it arrives, and none after it was replaced.
+    log: list[tuple[str, bytes]] = []
+    finished = any_loop.create_future()
+
+    class Last(asyncio.Protocol):
+        def data_received(self, data: bytes) -> None:
+            log.append(("last", data))
+            if data.endswith(b"3\n"):
+                finished.set_result(None)
+
+    class Middle(asyncio.BufferedProtocol):
+        def __init__(self, transport: asyncio.Transport) -> None:
+            self.transport = transport
+            self.buffer = bytearray(64)
+
+        def get_buffer(self, sizehint: int) -> bytearray:
+            return self.buffer
+
+        def buffer_updated(self, nbytes: int) -> None:
+            log.append(("middle", bytes(self.buffer[:nbytes])))
+            self.transport.set_protocol(Last())
+            self.transport.write(b"next\n")
+
+    class First(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            log.append(("first", data))
+            self.transport.set_protocol(Middle(self.transport))
+            self.transport.write(b"next\n")
+
+    async def main() -> None:
+        server = await any_loop.create_server(First, "127.0.0.1", 0)
+        async with server:
+            reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+            for line in (b"1\n", b"2\n", b"3\n"):
+                writer.write(line)
+                if line != b"3\n":
+                    assert await reader.readline() == b"next\n"
+            await finished
+            writer.close()
+            await writer.wait_closed()
+
+    run(any_loop, main())
+    assert log == [("first", b"1\n"), ("middle", b"2\n"), ("last", b"3\n")]
+
+
 def test_read_sizes_of_plain_and_stream_protocols(loop: loop_core.EventLoop) -> None:
     """A 100 KiB message already queued arrives in one data_received() (reads
     stay under the allocator's mmap threshold, at 120 KiB); a stream reader's

@@ -143,6 +143,13 @@ def start_socket_transport(
         core.start_reading()
 
 
+def _bound_or_none(protocol: Any, name: str) -> Any:
+    try:
+        return getattr(protocol, name)
+    except AttributeError:
+        return None
+
+
 def _resolve(waiter: Any) -> None:
     if waiter is not None and not waiter.done():
         waiter.set_result(None)
@@ -361,8 +368,11 @@ class TransportCore:
             # A protocol usually holds its transport, and the transport holds
             # this core: drop the other halves of those cycles so all three
             # go as soon as the application lets go.
-            self.protocol = None
+            self.forget_protocol()
             self.transport = None
+
+    def forget_protocol(self) -> None:
+        self.protocol = None
 
     def close_unclosed(self) -> None:
         """Close the descriptor, if still open (also for a transport nobody closed)."""
@@ -494,6 +504,9 @@ class StreamSocketCore(StreamCore):
 
     sock: Any
     buffered: bool
+    # The protocol's get_buffer and buffer_updated, or its data_received.
+    get_buffer: Any
+    deliver: Any
     read_size: Any
     started: bool
     # Read and write the descriptor with os.read()/os.write() (see
@@ -511,7 +524,7 @@ class StreamSocketCore(StreamCore):
     ) -> None:
         super().__init__(transport, loop, sock, sock.fileno(), protocol, server)
         self.sock = sock
-        self.buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self.remember_callbacks(protocol)
         self.read_size = read_size
         self.started = False
         kind = type(sock)
@@ -522,9 +535,21 @@ class StreamSocketCore(StreamCore):
         )
 
     def set_protocol(self, protocol: Any, read_size: int) -> None:
-        self.buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self.remember_callbacks(protocol)
         self.read_size = read_size
         self.protocol = protocol
+
+    def remember_callbacks(self, protocol: Any) -> None:
+        # Bound once per protocol (as uvloop does): a method looked up on
+        # every read costs a search of the protocol's class and instance. A
+        # protocol without the method is told so when data comes, as asyncio
+        # does (read_ready then asks the protocol itself).
+        self.buffered = buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self.get_buffer = _bound_or_none(protocol, "get_buffer") if buffered else None
+        self.deliver = _bound_or_none(protocol, "buffer_updated" if buffered else "data_received")
+
+    def forget_protocol(self) -> None:
+        self.protocol = self.get_buffer = self.deliver = None
 
     def start(self, waiter: Any) -> None:
         self.started = True
@@ -552,7 +577,8 @@ class StreamSocketCore(StreamCore):
         buffer: Any = None
         if self.buffered:
             try:
-                buffer = protocol.get_buffer(-1)
+                get_buffer = self.get_buffer
+                buffer = get_buffer(-1) if get_buffer is not None else protocol.get_buffer(-1)
                 if not len(buffer):
                     raise RuntimeError("get_buffer() returned an empty buffer")
             except (SystemExit, KeyboardInterrupt):
@@ -578,7 +604,10 @@ class StreamSocketCore(StreamCore):
             self.eof_received()
             return
         try:
-            if buffer is None:
+            deliver = self.deliver
+            if deliver is not None:
+                deliver(received)
+            elif buffer is None:
                 protocol.data_received(received)
             else:
                 protocol.buffer_updated(received)
