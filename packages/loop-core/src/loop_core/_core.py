@@ -30,7 +30,7 @@ import traceback
 import types
 import weakref
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any, Final, TypeVar, TypeVarTuple, cast
+from typing import Any, Final, TypeVar, TypeVarTuple, cast, final
 
 from mypy_extensions import mypyc_attr
 
@@ -45,7 +45,7 @@ from loop_core.pollers import (
     Poller,
 )
 
-__all__ = ["Handle", "LoopCore", "TimerHandle", "format_callback"]
+__all__ = ["CallSoonAttribute", "Handle", "LoopCore", "TimerHandle", "format_callback"]
 
 # Interpreted, a frame that a traceback reaches outlives its call; compiled
 # code has no frames to keep (see the end of Handle._run).
@@ -880,6 +880,28 @@ def _run_handles(core: LoopCore, ready: list[Handle | None]) -> None:
             handle = None
 
 
+@final
+class CallSoonAttribute:
+    """``loop.call_soon`` read as an attribute: one bound method per loop.
+
+    Python 3.11's C Future and Task schedule every callback that has a
+    context with ``getattr(loop, "call_soon")(..., context=...)``, which binds
+    a new method object each time (3.12 calls the method unbound); in the
+    class in front of the core's method, this hands them the one bound when
+    first asked. Read from the class, it is the core's method itself.
+    """
+
+    def __get__(self, instance: object, owner: object = None) -> object:
+        if not isinstance(instance, LoopCore):
+            return _CORE_CALL_SOON
+        bound = instance._bound_call_soon
+        if bound is None:
+            bound = _CORE_CALL_SOON.__get__(instance, type(instance))
+            if not instance._closed:  # close() breaks the cycle, for good
+                instance._bound_call_soon = bound
+        return bound
+
+
 @mypyc_attr(allow_interpreted_subclasses=True)
 class LoopCore:
     """The native half of :class:`~loop_core.EventLoop`: scheduling, timers and I/O.
@@ -921,6 +943,8 @@ class LoopCore:
     _future_class: Any
     _task_class: Any
     _task_factory: Any
+    # call_soon bound to this loop, for CallSoonAttribute (Python 3.11).
+    _bound_call_soon: object
     _callable_type: type
     _other_callable_type: type
 
@@ -964,6 +988,7 @@ class LoopCore:
         self._future_class = future_class
         self._task_class = task_class
         self._task_factory = None
+        self._bound_call_soon = None
         self._callable_type = types.FunctionType
         self._other_callable_type = types.MethodType
         self._own_registrations = 0
@@ -1193,6 +1218,7 @@ class LoopCore:
 
     def _close_core(self) -> None:
         """Drop every pending callback, timer and watcher; release the poller and wake-up."""
+        self._bound_call_soon = None  # a cycle through the loop
         self._ready.clear()
         for timer in self._timers:
             timer._scheduled = False
@@ -1211,3 +1237,6 @@ class LoopCore:
         self._watched_objects.clear()
         self._poller.close()
         self._wakeup.close()
+
+
+_CORE_CALL_SOON: Final[Any] = vars(LoopCore)["call_soon"]

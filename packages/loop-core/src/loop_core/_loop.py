@@ -22,10 +22,10 @@ import traceback
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
-from typing import Any, TypeVar, TypeVarTuple, cast
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast
 
 from loop_core import _futures, _sockets, _tasks
-from loop_core._core import LoopCore, check_callback
+from loop_core._core import CallSoonAttribute, LoopCore, check_callback
 from loop_core._extension_methods import ExtensionMethods
 from loop_core._futures import isfuture
 from loop_core._signals import SignalHandlers, check_signal
@@ -111,6 +111,9 @@ class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type:
     """
 
     __slots__ = _EVENT_LOOP_SLOTS
+
+    if not TYPE_CHECKING and _CORE_IS_COMPILED and sys.version_info < (3, 12):
+        call_soon = CallSoonAttribute()  # the core's method, bound once per loop
 
     def __init__(
         self,
