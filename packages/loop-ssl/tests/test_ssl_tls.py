@@ -60,8 +60,15 @@ def test_round_trip_extra_info_and_clean_close(
     server_context: ssl.SSLContext,
     client_context: ssl.SSLContext,
 ) -> None:
+    server_side: list[tuple[Any, Any]] = []
+
+    async def answer(reader: Any, writer: Any) -> None:
+        # The accepted connection's addresses, as the server sees them.
+        server_side.append((writer.get_extra_info("peername"), writer.get_extra_info("sockname")))
+        await upper_lines(reader, writer)
+
     async def main() -> None:
-        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
+        server = await start_server(answer, "127.0.0.1", 0, ssl=server_context)
         async with server:
             port = server.sockets[0].getsockname()[1]
             reader, writer = await open_connection(
@@ -79,6 +86,7 @@ def test_round_trip_extra_info_and_clean_close(
             assert writer.get_extra_info("compression") is None
             assert writer.get_extra_info("sslcontext") is client_context
             assert writer.get_extra_info("peername") == ("127.0.0.1", port)
+            assert server_side == [(writer.get_extra_info("sockname"), ("127.0.0.1", port))]
             assert not writer.can_write_eof()
             writer.close()
             await writer.wait_closed()

@@ -60,8 +60,14 @@ async def wrap_connected_socket(
     ssl_handshake_timeout: float | None = None,
     ssl_shutdown_timeout: float | None = None,
     server: ConnectionOwner | None = None,
+    peername: Any = None,
 ) -> tuple[Any, Any]:
-    """Make a transport and protocol for a connected socket; TLS goes through ``start_tls``."""
+    """Make a transport and protocol for a connected socket; TLS goes through ``start_tls``.
+
+    *peername* is the peer's address when already known (a server has it
+    from ``accept()``), which spares asking the socket.
+    """
+    extra = None if peername is None else {"peername": peername}
     protocol = protocol_factory()
     if ssl:
         # The plain transport carries the TLS records; start_tls (loop-ssl)
@@ -69,7 +75,7 @@ async def wrap_connected_socket(
         context = _ssl.create_default_context() if ssl is True else ssl
         if ssl is True and server_side:
             raise ValueError("ssl=True is only meaningful for clients; pass an SSLContext")
-        plain = await _plain_transport(loop, sock, _HoldReading(), server)
+        plain = await _plain_transport(loop, sock, _HoldReading(), server, extra)
         try:
             tls_options: dict[str, Any] = {"server_side": server_side}
             if not server_side:
@@ -101,7 +107,7 @@ async def wrap_connected_socket(
                 }
             )
         return transport, protocol
-    return await _plain_transport(loop, sock, protocol, server), protocol
+    return await _plain_transport(loop, sock, protocol, server, extra), protocol
 
 
 class _HoldReading(asyncio.Protocol):
@@ -118,9 +124,10 @@ async def _plain_transport(
     sock: socket.socket,
     protocol: Any,
     server: ConnectionOwner | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> SocketTransport:
     waiter: asyncio.Future[None] = loop.create_future()
-    transport = SocketTransport(loop, sock, protocol, waiter, server=server)
+    transport = SocketTransport(loop, sock, protocol, waiter, extra, server)
     try:
         await waiter
     except BaseException:

@@ -973,7 +973,7 @@ class Acceptor:
                 server._pause_accepting(self.listener, exc)
                 return
             if server._ssl_context is not None:
-                server._start_handshake(conn)
+                server._start_handshake(conn, address)
             else:
                 self.make_transport(conn, address)
 

@@ -205,12 +205,12 @@ class Server(asyncio.Server):
         if self._serving and self._sockets is not None and listener in self._sockets:
             self._watch(listener)
 
-    def _start_handshake(self, conn: socket.socket) -> None:
-        task = self._loop.create_task(self._accept_tls(conn))
+    def _start_handshake(self, conn: socket.socket, address: Any) -> None:
+        task = self._loop.create_task(self._accept_tls(conn, address))
         self._handshakes.add(task)
         task.add_done_callback(self._handshakes.discard)
 
-    async def _accept_tls(self, conn: socket.socket) -> None:
+    async def _accept_tls(self, conn: socket.socket, address: Any) -> None:
         try:
             await wrap_connected_socket(
                 self._loop,
@@ -218,6 +218,7 @@ class Server(asyncio.Server):
                 self._protocol_factory,
                 ssl=self._ssl_context,
                 server_side=True,
+                peername=address,
                 ssl_handshake_timeout=self._ssl_handshake_timeout,
                 ssl_shutdown_timeout=self._ssl_shutdown_timeout,
                 server=self,
