@@ -94,6 +94,43 @@ def test_round_trip_extra_info_and_clean_close(
     run(any_loop, main())
 
 
+def test_an_sslobject_subclass_of_the_context_is_used(
+    any_loop: asyncio.AbstractEventLoop,
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> None:
+    # SSLContext.sslobject_class: the engine's reads and writes go through the
+    # subclass's methods, as they do in asyncio's TLS.
+    calls: list[str] = []
+
+    class Counting(ssl.SSLObject):
+        def read(self, len: int = 1024, buffer: Any = None) -> Any:
+            calls.append("read")
+            return super().read(len, buffer)
+
+        def write(self, data: Any) -> int:
+            calls.append("write")
+            return super().write(data)
+
+    server_context.sslobject_class = Counting
+
+    async def main() -> None:
+        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await open_connection(
+                "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+            )
+            writer.write(b"through the subclass\n")
+            assert await reader.readline() == b"THROUGH THE SUBCLASS\n"
+            writer.close()
+            await writer.wait_closed()
+
+    run(any_loop, main())
+    assert "read" in calls
+    assert "write" in calls
+
+
 def test_write_eof_is_refused(
     loop: loop_core.EventLoop, server_context: ssl.SSLContext, client_context: ssl.SSLContext
 ) -> None:

@@ -35,6 +35,22 @@ from loop_ssl._tls import (
 __all__ = ["TLSLayer"]
 
 
+def _engine_of(sslobj: ssl.SSLObject) -> Any:
+    """The object to read, write and handshake through.
+
+    A plain :class:`ssl.SSLObject` passes ``read``, ``write``, ``pending`` and
+    ``do_handshake`` unchanged to the ``_ssl`` object it wraps, each through
+    an interpreted frame of ``ssl.py`` (three per message echoed): calling
+    that object directly skips them. An ``SSLContext.sslobject_class``
+    subclass, which may override them, is called as it is.
+    """
+    if type(sslobj) is ssl.SSLObject:
+        engine = getattr(sslobj, "_sslobj", None)
+        if engine is not None:
+            return engine
+    return sslobj
+
+
 @final
 class TLSLayer:
     """The TLS engine between a plain transport and the application protocol.
@@ -73,6 +89,9 @@ class TLSLayer:
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._sslobj: ssl.SSLObject | None = None
+        # What reads, writes and handshakes: the _ssl object inside a plain
+        # SSLObject (see _engine_of), or the SSLObject itself.
+        self._engine: Any = None
         self._transport: Any = None  # the plain transport while the connection lives
         self._plain: Any = None  # ... and afterwards, for get_extra_info
         self._state = "unwrapped"
@@ -143,6 +162,7 @@ class TLSLayer:
             self._handshake_failed(exc)
             return
         self._extra["ssl_object"] = self._sslobj
+        self._engine = _engine_of(self._sslobj)
         self._state = "handshake"
         self._timer = self._loop.call_later(self._handshake_timeout, self._handshake_expired)
         self._do_handshake()
@@ -204,7 +224,7 @@ class TLSLayer:
         # application, the plain transport or the TLS engine alive with it.
         self._waiter = None
         self._plain = ClosedPlain(self._plain)
-        self._sslobj = None
+        self._sslobj = self._engine = None
         self._app_protocol = None
         self._app_transport = None
 
@@ -220,9 +240,9 @@ class TLSLayer:
     # Handshake
 
     def _do_handshake(self) -> None:
-        assert self._sslobj is not None
+        assert self._engine is not None
         try:
-            self._sslobj.do_handshake()
+            self._engine.do_handshake()
         except ssl.SSLWantReadError:
             self._flush_outgoing()
             return
@@ -280,7 +300,7 @@ class TLSLayer:
     def _do_read(self) -> None:
         if self._state not in ("wrapped", "flushing") or self._app_reading_paused:
             return
-        sslobj = self._sslobj
+        sslobj = self._engine
         assert sslobj is not None
         # What the application writes while it is handed the data goes out
         # afterwards in one transport write, not one per record it answers.
@@ -306,7 +326,7 @@ class TLSLayer:
         if self._backlog:
             self._do_write()
 
-    def _read_chunks(self, sslobj: ssl.SSLObject) -> None:
+    def _read_chunks(self, sslobj: Any) -> None:
         # Every record that is in is decrypted first and handed over in one
         # data_received call, as asyncio does: one call (and usually one
         # answer) per read instead of one per 16 KiB record. The peer's
@@ -324,16 +344,15 @@ class TLSLayer:
                 )
         raise ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "EOF")
 
-    def _drained(self, sslobj: ssl.SSLObject) -> bool:
+    def _drained(self, sslobj: Any) -> bool:
         # Nothing left in the input BIO and no decrypted byte held back: a
         # further read() could only raise SSLWantReadError, an exception
         # that costs more than these two checks on every message.
         return not self._incoming.pending and not sslobj.pending()
 
-    def _read_into_app_buffer(self, sslobj: ssl.SSLObject) -> None:
-        # Called through Any: typeshed says read() returns bytes, and given a
-        # buffer it returns a count, which compiled code would refuse.
-        read_into: Any = sslobj.read
+    def _read_into_app_buffer(self, sslobj: Any) -> None:
+        # Called through Any: given a buffer read() returns a count.
+        read_into = sslobj.read
         while not self._app_reading_paused and self._state in ("wrapped", "flushing"):
             buffer = self._app_protocol.get_buffer(-1)
             size = len(buffer)
@@ -420,7 +439,7 @@ class TLSLayer:
         self._update_app_writing()
 
     def _do_write(self) -> None:
-        sslobj = self._sslobj
+        sslobj = self._engine
         if sslobj is None or self._state not in ("wrapped", "flushing"):
             return
         try:
