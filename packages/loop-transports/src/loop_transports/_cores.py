@@ -991,6 +991,6 @@ class Acceptor:
                 }
             )
             return
-        self.transport_class(
-            self.loop, conn, protocol, extra={"peername": address}, server=self.server
-        )
+        # Positional: a class is constructed through tp_call, where keyword
+        # arguments cost a dictionary per connection.
+        self.transport_class(self.loop, conn, protocol, None, {"peername": address}, self.server)
