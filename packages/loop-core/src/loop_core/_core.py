@@ -60,7 +60,6 @@ _Ts = TypeVarTuple("_Ts")
 _copy_context: Final = contextvars.copy_context
 _run_in_context: Final = contextvars.Context.run
 _monotonic: Final = time.monotonic
-_running_loop: Final[Callable[[], object]] = asyncio._get_running_loop
 _NO_ATTRIBUTES: Final[dict[str, object]] = {}
 
 logger = logging.getLogger("loop_core")
@@ -1063,13 +1062,7 @@ class LoopCore:
 
     def create_future(self) -> asyncio.Future[Any]:
         """Return a new future bound to this loop (:class:`asyncio.Future` on CPython)."""
-        # Inside this loop, asyncio binds a future to it by itself: called
-        # with loop=..., its C Future (constructed through tp_call) is handed
-        # a dictionary of keyword arguments, made and freed per future.
-        if _running_loop() is self:
-            future: asyncio.Future[Any] = self._future_class()
-        else:
-            future = self._future_class(loop=self)
+        future: asyncio.Future[Any] = self._future_class(loop=self)
         return future
 
     def create_task(
@@ -1084,10 +1077,7 @@ class LoopCore:
             _raise_closed()
         factory = self._task_factory
         if factory is None:
-            if name is None and context is None and _running_loop() is self:
-                task = self._task_class(coro)  # as create_future: no keywords
-            else:
-                task = self._task_class(coro, loop=self, name=name, context=context)
+            task = self._task_class(coro, loop=self, name=name, context=context)
         else:
             if context is None:
                 task = factory(self, coro)
