@@ -25,6 +25,37 @@ def test_create_task_returns_our_task(loop: EventLoop) -> None:
     assert loop.run_until_complete(task) == 7
 
 
+def test_futures_and_tasks_belong_to_the_loop_that_made_them(loop: EventLoop) -> None:
+    # Made by the running loop, by another loop while this one runs, or
+    # with a name or a context: each is bound to the loop asked.
+    other = EventLoop()
+
+    async def job() -> str:
+        return "done"
+
+    async def main() -> list[asyncio.Future[Any]]:
+        made = [
+            loop.create_future(),
+            other.create_future(),
+            loop.create_task(job()),
+            other.create_task(job()),
+            loop.create_task(job(), name="named"),
+            loop.create_task(job(), context=contextvars.copy_context()),
+        ]
+        await asyncio.gather(*made[2:3], *made[4:])
+        return made
+
+    try:
+        made = loop.run_until_complete(main())
+        assert [item.get_loop() for item in made] == [loop, other, loop, other, loop, loop]
+        assert cast(asyncio.Task[str], made[4]).get_name() == "named"
+        assert other.run_until_complete(made[3]) == "done"
+        made[0].cancel()
+        made[1].cancel()
+    finally:
+        other.close()
+
+
 def test_task_is_current_and_registered_with_asyncio(loop: EventLoop) -> None:
     async def job() -> tuple[Any, Any, set[Any]]:
         return asyncio.current_task(), current_task(), asyncio.all_tasks()
