@@ -70,11 +70,6 @@ _stop_when_done: Callable[[Any], None] = getattr(
 )
 
 
-# misc: call_soon, call_soon_threadsafe, call_later and call_at return our
-# compiled Handle and TimerHandle, which have asyncio's methods but cannot
-# derive from asyncio's Python classes (mypyc); and typeshed keeps the
-# reuse_address keyword of create_datagram_endpoint, which asyncio's loop
-# refuses since Python 3.11 (a TypeError), as ours does.
 # The shell keeps its own state in slots, so an instance's __dict__ stays
 # empty and CPython specializes ``loop.call_soon(...)`` and every other
 # method lookup made from Python, as it does for a plain object; an attribute
@@ -97,6 +92,11 @@ if not LoopCore.__weakrefoffset__:
 _CORE_IS_COMPILED = not LoopCore.__dictoffset__
 
 
+# misc: call_soon, call_soon_threadsafe, call_later and call_at return our
+# compiled Handle and TimerHandle, which have asyncio's methods but cannot
+# derive from asyncio's Python classes (mypyc); and typeshed keeps the
+# reuse_address keyword of create_datagram_endpoint, which asyncio's loop
+# refuses since Python 3.11 (a TypeError), as ours does.
 class EventLoop(LoopCore, ExtensionMethods, asyncio.AbstractEventLoop):  # type: ignore[misc]
     """A complete asyncio event loop.
 
