@@ -13,7 +13,8 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,25 @@ async def upper_lines(reader: Any, writer: Any) -> None:
     writer.close()
 
 
+@asynccontextmanager
+async def tls_connection(
+    handler: Callable[[Any, Any], Coroutine[Any, Any, None]],
+    server_context: ssl.SSLContext,
+    client_context: ssl.SSLContext,
+) -> AsyncIterator[tuple[Any, Any, int]]:
+    """A TLS server running *handler* and one client's (reader, writer, port);
+    the client is closed, then the server, when the block ends."""
+    server = await start_server(handler, "127.0.0.1", 0, ssl=server_context)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await open_connection(
+            "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
+        )
+        yield reader, writer, port
+        writer.close()
+        await writer.wait_closed()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -68,12 +88,7 @@ def test_round_trip_extra_info_and_clean_close(
         await upper_lines(reader, writer)
 
     async def main() -> None:
-        server = await start_server(answer, "127.0.0.1", 0, ssl=server_context)
-        async with server:
-            port = server.sockets[0].getsockname()[1]
-            reader, writer = await open_connection(
-                "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
-            )
+        async with tls_connection(answer, server_context, client_context) as (reader, writer, port):
             writer.write(b"hello tls\n")
             assert await reader.readline() == b"HELLO TLS\n"
             big = os.urandom(20_000).hex().encode() + b"\n"  # under the 64 KiB line limit
@@ -88,8 +103,6 @@ def test_round_trip_extra_info_and_clean_close(
             assert writer.get_extra_info("peername") == ("127.0.0.1", port)
             assert server_side == [(writer.get_extra_info("sockname"), ("127.0.0.1", port))]
             assert not writer.can_write_eof()
-            writer.close()
-            await writer.wait_closed()
 
     run(any_loop, main())
 
@@ -115,16 +128,10 @@ def test_an_sslobject_subclass_of_the_context_is_used(
     server_context.sslobject_class = Counting
 
     async def main() -> None:
-        server = await start_server(upper_lines, "127.0.0.1", 0, ssl=server_context)
-        async with server:
-            port = server.sockets[0].getsockname()[1]
-            reader, writer = await open_connection(
-                "127.0.0.1", port, ssl=client_context, server_hostname="localhost"
-            )
+        connection = tls_connection(upper_lines, server_context, client_context)
+        async with connection as (reader, writer, _):
             writer.write(b"through the subclass\n")
             assert await reader.readline() == b"THROUGH THE SUBCLASS\n"
-            writer.close()
-            await writer.wait_closed()
 
     run(any_loop, main())
     assert "read" in calls
