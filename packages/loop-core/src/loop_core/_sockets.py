@@ -199,6 +199,12 @@ async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) 
     """Receive up to *nbytes* from *sock*; ``b""`` at end of stream."""
     sock = _check_socket(sock)
     try:
+        # The call itself rather than _recv: compiled, an exception gets a
+        # traceback entry (a new code object and frame, about 1,900
+        # instructions) in every function it leaves, and finding no data
+        # waiting is the usual case of a server between requests.
+        if nbytes <= _DIRECT_RECV_MAX or nbytes > _SCRATCH_SIZE:
+            return sock.recv(nbytes)
         return _recv(sock, nbytes)
     except (BlockingIOError, InterruptedError):
         pass
@@ -334,7 +340,8 @@ async def sock_accept(loop: FileDescriptorLoop, sock: socket.socket) -> tuple[so
     """Accept a connection; the new socket is non-blocking."""
     sock = _check_socket(sock)
     try:
-        return _accept(sock)
+        conn, address = sock.accept()  # not _accept: see sock_recv
     except (BlockingIOError, InterruptedError):
-        pass
-    return await _when_ready(loop, sock, _accept, (sock,), write=False)
+        return await _when_ready(loop, sock, _accept, (sock,), write=False)
+    conn.setblocking(False)
+    return conn, address

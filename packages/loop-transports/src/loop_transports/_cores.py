@@ -951,27 +951,28 @@ class Acceptor:
         self.proto: int = listener.proto
         self.plain = type(listener) is socket.socket
 
-    def accept(self) -> tuple[Any, Any]:
-        if self.plain:
-            fd, address = self.listener._accept()
-            conn = socket.socket(self.family, self.type, self.proto, fd)
-        else:
-            conn, address = self.listener.accept()
-        conn.setblocking(False)
-        return conn, address
-
     def ready(self) -> None:
         server = self.server
+        listener = self.listener
         for _ in range(ACCEPTS_PER_EVENT):
+            # The accept is made here, not in a method of its own: compiled,
+            # an exception gets a traceback entry (a new code object and
+            # frame) in every function it leaves, and the last accept of a
+            # readiness event usually finds nobody waiting.
             try:
-                conn, address = self.accept()
+                if self.plain:
+                    fd, address = listener._accept()
+                    conn = socket.socket(self.family, self.type, self.proto, fd)
+                else:
+                    conn, address = listener.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
             except OSError as exc:
                 if exc.errno not in _OUT_OF_RESOURCES:
                     raise
-                server._pause_accepting(self.listener, exc)
+                server._pause_accepting(listener, exc)
                 return
+            conn.setblocking(False)
             if server._ssl_context is not None:
                 server._start_handshake(conn, address)
             else:
