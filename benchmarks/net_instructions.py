@@ -16,15 +16,13 @@ rows that make their own load (the subprocess pipes) are not supported.
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+from callgrind_runs import add_common_arguments, instructions_reported, keep_files
 from net_cpu import (
-    HERE,
     ROWS,
     Certificates,
     Row,
@@ -33,8 +31,6 @@ from net_cpu import (
     make_certificates,
     start_server,
 )
-
-IMPLEMENTATIONS = ("compiled", "pure", "uvloop", "rloop", "asyncio")
 
 
 def count(
@@ -63,22 +59,14 @@ def count(
         if server.poll() is None:
             server.kill()
             server.wait()
-    found = re.search(r"refs:\s+([\d,]+)", report)
-    if found is None:
-        raise RuntimeError(f"no instruction count from valgrind:\n{report}")
-    return int(found.group(1).replace(",", "")), requests
+    return instructions_reported(report), requests
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("impl", choices=IMPLEMENTATIONS)
-    parser.add_argument("row", type=int, help="index into net_cpu.ROWS")
-    parser.add_argument("--pure-path", default=os.pathsep.join(
-        str(source) for source in sorted((HERE.parent / "packages").glob("*/src"))
-    ))  # fmt: skip
+    add_common_arguments(parser, "net_cpu.ROWS")
     parser.add_argument("--short", type=float, default=2.0)
     parser.add_argument("--long", type=float, default=5.0)
-    parser.add_argument("--keep", type=Path, help="folder to keep the callgrind files in")
     args = parser.parse_args()
     row = ROWS[args.row]
     if row.transport == "self":
@@ -94,10 +82,7 @@ def main() -> None:
             count(args.impl, row, seconds, folder, loadgen, args.pure_path, certificates)
             for seconds in (args.short, args.long)
         ]
-        if args.keep is not None:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            for kept in folder.glob("callgrind.*"):
-                shutil.copy(kept, args.keep / kept.name)
+        keep_files(folder, args.keep)
     (short_instructions, short_requests), (long_instructions, long_requests) = runs
     if long_requests <= short_requests:
         raise SystemExit("the longer run answered no more requests: lengthen --long")
