@@ -85,11 +85,11 @@ _EVENT_LOOP_SLOTS: tuple[str, ...] = (
     "_extension_factories",
     "_extensions",
 )
-if not LoopCore.__dictoffset__:  # the compiled core; the pure one has both
+_CORE_IS_COMPILED = not LoopCore.__dictoffset__  # a native class has no dictionary
+if _CORE_IS_COMPILED:
     _EVENT_LOOP_SLOTS += ("__dict__",)
 if not LoopCore.__weakrefoffset__:
     _EVENT_LOOP_SLOTS += ("__weakref__",)
-_CORE_IS_COMPILED = not LoopCore.__dictoffset__
 
 
 # misc: call_soon, call_soon_threadsafe, call_later and call_at return our

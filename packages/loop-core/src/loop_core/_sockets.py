@@ -65,8 +65,12 @@ def _scratch_view() -> memoryview:
     return view
 
 
+def _reads_directly(nbytes: int) -> bool:
+    return nbytes <= _DIRECT_RECV_MAX or nbytes > _SCRATCH_SIZE
+
+
 def _recv(sock: socket.socket, nbytes: int) -> bytes:
-    if nbytes <= _DIRECT_RECV_MAX or nbytes > _SCRATCH_SIZE:
+    if _reads_directly(nbytes):
         return sock.recv(nbytes)
     view = _scratch_view()
     count = sock.recv_into(view, nbytes)
@@ -74,7 +78,7 @@ def _recv(sock: socket.socket, nbytes: int) -> bytes:
 
 
 def _recvfrom(sock: socket.socket, nbytes: int) -> tuple[bytes, Any]:
-    if nbytes <= _DIRECT_RECV_MAX or nbytes > _SCRATCH_SIZE:
+    if _reads_directly(nbytes):
         return sock.recvfrom(nbytes)
     view = _scratch_view()
     count, address = sock.recvfrom_into(view, nbytes)
@@ -203,7 +207,7 @@ async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) 
         # traceback entry (a new code object and frame, about 1,900
         # instructions) in every function it leaves, and finding no data
         # waiting is the usual case of a server between requests.
-        if nbytes <= _DIRECT_RECV_MAX or nbytes > _SCRATCH_SIZE:
+        if _reads_directly(nbytes):
             return sock.recv(nbytes)
         return _recv(sock, nbytes)
     except (BlockingIOError, InterruptedError):

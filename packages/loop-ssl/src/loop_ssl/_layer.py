@@ -300,17 +300,17 @@ class TLSLayer:
     def _do_read(self) -> None:
         if self._state not in ("wrapped", "flushing") or self._app_reading_paused:
             return
-        sslobj = self._engine
-        assert sslobj is not None
+        engine = self._engine
+        assert engine is not None
         # What the application writes while it is handed the data goes out
         # afterwards in one transport write, not one per record it answers.
         try:
             self._reading = True
             try:
                 if self._app_buffered:
-                    self._read_into_app_buffer(sslobj)
+                    self._read_into_app_buffer(engine)
                 else:
-                    self._read_chunks(sslobj)
+                    self._read_chunks(engine)
             finally:
                 self._reading = False
         except ssl.SSLZeroReturnError:
@@ -326,16 +326,16 @@ class TLSLayer:
         if self._backlog:
             self._do_write()
 
-    def _read_chunks(self, sslobj: Any) -> None:
+    def _read_chunks(self, engine: Any) -> None:
         # Every record that is in is decrypted first and handed over in one
         # data_received call, as asyncio does: one call (and usually one
         # answer) per read instead of one per 16 KiB record. The peer's
         # close_notify or a TLS error comes after the data that preceded it.
         chunks: list[bytes] = []
         try:
-            while data := sslobj.read(RECORD_SIZE):
+            while data := engine.read(RECORD_SIZE):
                 chunks.append(data)
-                if self._drained(sslobj):
+                if self._drained(engine):
                     return
         finally:
             if chunks:
@@ -344,15 +344,15 @@ class TLSLayer:
                 )
         raise ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "EOF")
 
-    def _drained(self, sslobj: Any) -> bool:
+    def _drained(self, engine: Any) -> bool:
         # Nothing left in the input BIO and no decrypted byte held back: a
         # further read() could only raise SSLWantReadError, an exception
         # that costs more than these two checks on every message.
-        return not self._incoming.pending and not sslobj.pending()
+        return not self._incoming.pending and not engine.pending()
 
-    def _read_into_app_buffer(self, sslobj: Any) -> None:
+    def _read_into_app_buffer(self, engine: Any) -> None:
         # Called through Any: given a buffer read() returns a count.
-        read_into = sslobj.read
+        read_into = engine.read
         while not self._app_reading_paused and self._state in ("wrapped", "flushing"):
             buffer = self._app_protocol.get_buffer(-1)
             size = len(buffer)
@@ -362,7 +362,7 @@ class TLSLayer:
             if not count:
                 raise ssl.SSLZeroReturnError(ssl.SSL_ERROR_ZERO_RETURN, "EOF")
             self._app_protocol.buffer_updated(count)
-            if self._drained(sslobj):
+            if self._drained(engine):
                 return
 
     def _close_notify_received(self) -> None:
@@ -439,13 +439,13 @@ class TLSLayer:
         self._update_app_writing()
 
     def _do_write(self) -> None:
-        sslobj = self._engine
-        if sslobj is None or self._state not in ("wrapped", "flushing"):
+        engine = self._engine
+        if engine is None or self._state not in ("wrapped", "flushing"):
             return
         try:
             while self._backlog:
                 chunk = self._backlog[0]
-                written = sslobj.write(chunk)
+                written = engine.write(chunk)
                 self._backlog_size -= written
                 if written == len(chunk):
                     self._backlog.popleft()
