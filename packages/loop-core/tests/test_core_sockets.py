@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import select
 import socket
 import threading
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from loop_core import EventLoop
+from loop_core._core import socket_read_is_empty
 from loop_core.pollers import EpollPoller
 
 
@@ -528,3 +530,93 @@ def test_an_edge_nobody_waits_for_drops_the_entry(loop: EventLoop) -> None:
             assert await _recv_later(loop, sock, peer) == b"late"
 
     loop.run_until_complete(main())
+
+
+@contextlib.contextmanager
+def _connected(kind: str) -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A non-blocking stream pair of *kind*: ``tcp`` on 127.0.0.1 or ``unix``."""
+    if kind == "unix":
+        with _nonblocking_pair() as pair:
+            yield pair
+        return
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+        with client, server:
+            client.setblocking(False)
+            server.setblocking(False)
+            yield client, server
+
+
+@pytest.mark.parametrize("kind", ["tcp", "unix"])
+def test_the_end_of_stream_after_a_reply_in_one_edge_is_read(loop: EventLoop, kind: str) -> None:
+    # After a short read the loop takes the socket for empty until its next
+    # edge. Here the next edge brings a reply and the peer's close at once:
+    # the reply is a short read again, and the close must still be found.
+    async def main() -> None:
+        with _connected(kind) as (peer, sock):
+            for _ in range(3):
+                assert await _recv_later(loop, sock, peer) == b"late"
+
+            def reply_and_close() -> None:
+                peer.send(b"last")
+                peer.shutdown(socket.SHUT_WR)
+
+            receiving = loop.create_task(loop.sock_recv(sock, 100))
+            await asyncio.sleep(0)  # it waits now
+            loop.call_soon(reply_and_close)
+            assert await asyncio.wait_for(receiving, _WAIT) == b"last"
+            assert await asyncio.wait_for(loop.sock_recv(sock, 100), _WAIT) == b""
+            assert await asyncio.wait_for(loop.sock_recv(sock, 100), _WAIT) == b""
+
+    loop.run_until_complete(main())
+
+
+@needs_epoll
+def test_the_loop_knows_when_a_stream_socket_is_empty() -> None:
+    loop = EventLoop(poller=EpollPoller())
+
+    class OwnSocket(socket.socket):
+        pass
+
+    async def main() -> None:
+        with _connected("tcp") as (peer, sock):
+            fd = sock.fileno()
+            assert await _recv_later(loop, sock, peer) == b"late"
+            assert socket_read_is_empty(loop, sock, fd)  # 4 of 100 bytes: all there was
+            peer.send(b"0123456789")  # an edge the next call waits for
+            assert await asyncio.wait_for(loop.sock_recv(sock, 5), _WAIT) == b"01234"
+            assert not socket_read_is_empty(loop, sock, fd)  # a full read may leave more
+            assert await loop.sock_recv(sock, 100) == b"56789"
+            assert socket_read_is_empty(loop, sock, fd)
+            peer.send(b"more")
+            assert await asyncio.wait_for(loop.sock_recv(sock, 100), _WAIT) == b"more"
+            peer.shutdown(socket.SHUT_WR)
+            assert await asyncio.wait_for(loop.sock_recv(sock, 100), _WAIT) == b""
+            assert not socket_read_is_empty(loop, sock, fd)  # the end of stream stays
+            assert await loop.sock_recv(sock, 100) == b""
+            # Another socket object on the descriptor knows nothing.
+            with socket.socket(fileno=os.dup(fd)) as other:
+                assert not socket_read_is_empty(loop, other, fd)
+        with _connected("unix") as (peer, sock):
+            buffer = bytearray(100)
+            loop.call_later(0.001, peer.send, b"into")
+            assert await asyncio.wait_for(loop.sock_recv_into(sock, buffer), _WAIT) == 4
+            assert socket_read_is_empty(loop, sock, sock.fileno())
+        # Sockets that may keep data of their own, and datagram sockets, never.
+        plain, right = socket.socketpair()
+        left = OwnSocket(fileno=plain.detach())
+        with left, right, _udp_pair() as (a, b):
+            for reader, writer in ((left, right), (a, b)):
+                reader.setblocking(False)
+                if reader is a:
+                    loop.call_later(0.001, writer.sendto, b"late", a.getsockname())
+                    assert await asyncio.wait_for(loop.sock_recv(reader, 100), _WAIT) == b"late"
+                else:
+                    assert await _recv_later(loop, reader, writer) == b"late"
+                assert not socket_read_is_empty(loop, reader, reader.fileno())
+
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

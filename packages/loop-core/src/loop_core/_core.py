@@ -24,6 +24,7 @@ import inspect
 import logging
 import numbers
 import reprlib
+import socket
 import threading
 import time
 import traceback
@@ -36,6 +37,7 @@ from mypy_extensions import mypyc_attr
 
 from loop_core._wakeup import Wakeup
 from loop_core.pollers import (
+    _HANGS_UP,
     _WAKES_READER,
     _WAKES_WRITER,
     EVENT_READ,
@@ -546,6 +548,19 @@ def _update_interest(core: LoopCore, fd: int) -> None:
 # trusted again only for the same socket object (a weak reference): a closed
 # socket's entry leaves epoll with it, and a new socket reusing the number must
 # be registered afresh.
+#
+# An entry also tells when a read would fail. Once a read found a stream
+# socket empty (EAGAIN, or fewer bytes than asked for: stream reads take all
+# that is queued), every later arrival is an edge that reaches the loop, so
+# until one does, sock_recv waits without trying: the failed read it saves
+# (a system call and a BlockingIOError) is most of a request's cost to a
+# sock_* server between requests. The peer's end of stream is an edge too, but
+# a read that returns data and leaves it pending (both came before the read)
+# cannot see it: epoll's EPOLLRDHUP in an entry's events says it came, and such
+# an entry is not trusted to be empty again.
+_READ_STREAM: Final = 1  # the entry's socket is a stream socket
+_READ_EMPTY: Final = 2  # a read found nothing left since the last read edge
+_READ_HUNG_UP: Final = 4  # the peer's end of stream or an error was reported
 
 
 def _edge_watch(
@@ -568,6 +583,7 @@ def _edge_watch(
         poller.register_edge(fd, wanted, current != 0)
         masks[fd] = wanted
         core._edge_owners[fd] = weakref.ref(sock)
+        core._edge_reads[fd] = _READ_STREAM if _is_stream_socket(sock) else 0
     waiters = core._edge_writers if write else core._edge_readers
     previous = waiters.get(fd)
     waiters[fd] = handle
@@ -577,9 +593,67 @@ def _edge_watch(
         previous.cancel()
 
 
+def wait_for_socket(
+    core: LoopCore, sock: object, fd: int, write: bool, callback: Callable[[], object]
+) -> None:
+    """Call *callback* when *sock* (descriptor *fd*) may be ready for a call
+    that would fail with EAGAIN now; until :func:`stop_waiting_for_socket`."""
+    if core._closed:
+        _raise_closed()
+    handle = Handle(callback, (), core, None, core._debug)
+    poller = core._edge_poller
+    if poller is None or fd in core._registered:
+        # No edge-triggered poller, or already watched level-triggered
+        # (add_reader): the wait is an ordinary watch.
+        _watch(core, core._writers if write else core._readers, fd, handle)
+    else:
+        _edge_watch(core, poller, sock, fd, write, handle)
+
+
+def stop_waiting_for_socket(core: LoopCore, fd: int, write: bool) -> None:
+    """End the wait started by :func:`wait_for_socket`; its entry lingers."""
+    if core._closed:
+        return
+    waiter = (core._edge_writers if write else core._edge_readers).pop(fd, None)
+    if waiter is not None:
+        core._edge_waiting -= 1
+        waiter.cancel()
+    else:
+        _unwatch(core, core._writers if write else core._readers, fd)
+
+
+def _is_stream_socket(sock: object) -> bool:
+    # Exactly socket.socket: a subclass may keep read data of its own (an
+    # SSLSocket does), which no edge reports.
+    return type(sock) is socket.socket and sock.type == socket.SOCK_STREAM
+
+
+def socket_read_is_empty(core: LoopCore, sock: object, fd: int) -> bool:
+    """Whether a read from *sock* (descriptor *fd*) is known to fail with EAGAIN."""
+    if not core._edge_reads.get(fd, 0) & _READ_EMPTY:
+        return False
+    owner = core._edge_owners.get(fd)
+    return owner is not None and owner() is sock
+
+
+def note_socket_read(core: LoopCore, sock: object, fd: int, received: int, asked: int) -> None:
+    """After a read from *sock* (descriptor *fd*) returned *received* of *asked* bytes."""
+    if received == 0 or received >= asked:
+        return  # the end of stream stays readable; a full read may leave more
+    state = core._edge_reads.get(fd)
+    if state is None or state & _READ_HUNG_UP or not state & _READ_STREAM:
+        return
+    if not core._edge_masks.get(fd, 0) & EVENT_READ:
+        return  # arrivals are not reported
+    owner = core._edge_owners.get(fd)
+    if owner is not None and owner() is sock:
+        core._edge_reads[fd] = state | _READ_EMPTY
+
+
 def _drop_edge(core: LoopCore, fd: int) -> None:
     del core._edge_masks[fd]
     core._edge_owners.pop(fd, None)
+    core._edge_reads.pop(fd, None)
     core._poller.unregister(fd)
 
 
@@ -597,6 +671,7 @@ def _level_from_edge(core: LoopCore, fd: int) -> None:
     poller.reregister(fd, wanted)
     del core._edge_masks[fd]
     core._edge_owners.pop(fd, None)
+    core._edge_reads.pop(fd, None)
     core._registered[fd] = wanted
     for waiter, edge, level in (
         (edge_reader, core._edge_readers, core._readers),
@@ -611,9 +686,12 @@ def _level_from_edge(core: LoopCore, fd: int) -> None:
                 level[fd] = waiter
 
 
-def _dispatch_edge(core: LoopCore, fd: int, mask: int) -> None:
+def _dispatch_edge(core: LoopCore, fd: int, mask: int, hung_up: bool) -> None:
     waited = False
     if mask & EVENT_READ:
+        state = core._edge_reads.get(fd)
+        if state is not None:
+            core._edge_reads[fd] = (state & ~_READ_EMPTY) | (_READ_HUNG_UP if hung_up else 0)
         reader = core._edge_readers.get(fd)
         if reader is not None:
             waited = True
@@ -704,12 +782,16 @@ def _poll_timeout(core: LoopCore) -> float:
 
 
 def _dispatch_io(
-    core: LoopCore, events: list[tuple[int, int]], wakes_reader: int, wakes_writer: int
+    core: LoopCore,
+    events: list[tuple[int, int]],
+    wakes_reader: int,
+    wakes_writer: int,
+    hangs_up: int,
 ) -> None:
     """Queue the watchers of the ready descriptors. *events* pairs each with
     a mask: a poller's EVENT_READ/EVENT_WRITE, or epoll's own flags (the
     core's epoll list as it comes); *wakes_reader* and *wakes_writer* say
-    which bits wake which watcher."""
+    which bits wake which watcher, *hangs_up* which say the peer closed."""
     ready = core._ready
     for fd, mask in events:
         watched = False
@@ -735,6 +817,7 @@ def _dispatch_io(
                 fd,
                 (EVENT_READ if mask & wakes_reader else 0)
                 | (EVENT_WRITE if mask & wakes_writer else 0),
+                (mask & hangs_up) != 0,
             )
 
 
@@ -827,13 +910,14 @@ def _run_once(core: LoopCore) -> None:
             # Native calls, and epoll's list as it comes: no second list.
             flagged = epoll.poll_flags(_poll_timeout(core))
             if flagged:
-                _dispatch_io(core, flagged, _WAKES_READER, _WAKES_WRITER)
+                _dispatch_io(core, flagged, _WAKES_READER, _WAKES_WRITER, _HANGS_UP)
         else:
             events = (
                 _virtual_poll(core) if core._virtual else core._poller.poll(_poll_timeout(core))
             )
             if events:
-                _dispatch_io(core, events, EVENT_READ, EVENT_WRITE)
+                # A poller's mask cannot tell a hang-up: every event may be one.
+                _dispatch_io(core, events, EVENT_READ, EVENT_WRITE, ~0)
     if core._timers:
         _collect_due_timers(core)
     # What is ready now runs in this iteration; what it schedules goes to the
@@ -928,6 +1012,7 @@ class LoopCore:
     _edge_waiting: int  # how many socket waits the two hold
     _edge_masks: dict[int, int]
     _edge_owners: dict[int, Any]
+    _edge_reads: dict[int, int]  # _READ_* flags
     _watched_objects: dict[int, object]
     _own_registrations: int
     _stopping: bool
@@ -961,7 +1046,8 @@ class LoopCore:
         # polls it natively (see _run_once).
         self._epoll = poller if type(poller) is EpollPoller else None
         # Socket waits, edge-triggered (see _edge_watch): the waiting callbacks,
-        # and each descriptor's entry and the socket it was made for.
+        # and each descriptor's entry, the socket it was made for and what is
+        # known of its read side.
         self._edge_poller = (
             cast(EdgePoller, poller) if callable(getattr(poller, "register_edge", None)) else None
         )
@@ -970,6 +1056,7 @@ class LoopCore:
         self._edge_waiting = 0
         self._edge_masks = {}
         self._edge_owners = {}
+        self._edge_reads = {}
         # Descriptor -> the file object it was watched by, so that the object
         # still unwatches once closed (its fileno() is -1 then), as in asyncio.
         self._watched_objects = {}
@@ -1130,33 +1217,6 @@ class LoopCore:
             return False
         return _unwatch(self, self._writers, _unwatched_fileno(self, fd))
 
-    def _wait_for_socket(
-        self, sock: object, fd: int, write: bool, callback: Callable[[], object]
-    ) -> None:
-        """Call *callback* when *sock* (descriptor *fd*) may be ready for a call
-        that just failed with EAGAIN; until :meth:`_stop_waiting_for_socket`."""
-        if self._closed:
-            _raise_closed()
-        handle = Handle(callback, (), self, None, self._debug)
-        poller = self._edge_poller
-        if poller is None or fd in self._registered:
-            # No edge-triggered poller, or already watched level-triggered
-            # (add_reader): the wait is an ordinary watch.
-            _watch(self, self._writers if write else self._readers, fd, handle)
-        else:
-            _edge_watch(self, poller, sock, fd, write, handle)
-
-    def _stop_waiting_for_socket(self, fd: int, write: bool) -> None:
-        """End the wait started by :meth:`_wait_for_socket`; its entry lingers."""
-        if self._closed:
-            return
-        waiter = (self._edge_writers if write else self._edge_readers).pop(fd, None)
-        if waiter is not None:
-            self._edge_waiting -= 1
-            waiter.cancel()
-        else:
-            _unwatch(self, self._writers if write else self._readers, fd)
-
     # State
 
     def stop(self) -> None:
@@ -1234,6 +1294,7 @@ class LoopCore:
         self._edge_waiting = 0
         self._edge_masks.clear()
         self._edge_owners.clear()
+        self._edge_reads.clear()
         self._watched_objects.clear()
         self._poller.close()
         self._wakeup.close()

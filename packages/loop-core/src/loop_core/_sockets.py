@@ -13,7 +13,13 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from loop_core._core import LoopCore
+from loop_core._core import (
+    LoopCore,
+    note_socket_read,
+    socket_read_is_empty,
+    stop_waiting_for_socket,
+    wait_for_socket,
+)
 from loop_core.interfaces import FileDescriptorLoop, FutureLike
 from loop_core.suspension import compiled_throw_warns, delegate, suspend
 
@@ -98,24 +104,29 @@ class _Watch:
     wait unwatches from the coroutine (:meth:`finish`).
     """
 
-    __slots__ = ("args", "attempt", "future", "key", "loop")
+    __slots__ = ("args", "asked", "attempt", "future", "key", "loop", "sock")
 
     def __init__(
         self,
         loop: FileDescriptorLoop,
         sock: socket.socket,
+        fd: int,
         attempt: Callable[..., Any],
         args: tuple[Any, ...],
         write: bool,
+        asked: int = 0,
     ) -> None:
         self.loop = loop
+        self.sock = sock
         self.attempt = attempt
         self.args = args
+        # A stream read's size (0 for other calls): what it returns is told
+        # to the loop, which learns from it when the socket is empty.
+        self.asked = asked
         self.future: FutureLike[Any] = loop.create_future()
-        fd = sock.fileno()
         key = (id(loop), fd, write)
         if isinstance(loop, LoopCore):
-            loop._wait_for_socket(sock, fd, write, self.ready)
+            wait_for_socket(loop, sock, fd, write, self.ready)
         elif write:
             loop.add_writer(fd, self.ready)
         else:
@@ -139,6 +150,11 @@ class _Watch:
             del future  # the failure's traceback keeps this frame, not the future
         else:
             self.unwatch()
+            if self.asked:
+                loop = self.loop
+                if isinstance(loop, LoopCore):
+                    received = len(result) if isinstance(result, bytes) else int(result)
+                    note_socket_read(loop, self.sock, self.key[1], received, self.asked)
             future.set_result(result)
 
     def unwatch(self) -> None:
@@ -149,7 +165,7 @@ class _Watch:
             del _watchers[key]
             loop = self.loop
             if isinstance(loop, LoopCore):
-                loop._stop_waiting_for_socket(key[1], key[2])
+                stop_waiting_for_socket(loop, key[1], key[2])
             elif key[2]:
                 loop.remove_writer(key[1])
             else:
@@ -187,10 +203,11 @@ async def _when_ready(
     args: tuple[Any, ...],
     *,
     write: bool,
+    asked: int = 0,
 ) -> _T:
     """Retry ``attempt(*args)`` each time *sock* is ready until it stops
     raising BlockingIOError (for the calls that are not on the fast path)."""
-    watch = _Watch(loop, sock, attempt, args, write)
+    watch = _Watch(loop, sock, sock.fileno(), attempt, args, write, asked)
     try:
         result: _T = await suspend(watch.future, _THROW_WARNS)
         return result
@@ -199,24 +216,40 @@ async def _when_ready(
         del watch
 
 
+def _read_is_empty(loop: FileDescriptorLoop, sock: socket.socket, fd: int) -> bool:
+    return isinstance(loop, LoopCore) and socket_read_is_empty(loop, sock, fd)
+
+
+def _note_read(
+    loop: FileDescriptorLoop, sock: socket.socket, fd: int, received: int, asked: int
+) -> None:
+    if isinstance(loop, LoopCore):
+        note_socket_read(loop, sock, fd, received, asked)
+
+
 async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) -> bytes:
     """Receive up to *nbytes* from *sock*; ``b""`` at end of stream."""
     sock = _check_socket(sock)
-    try:
-        # The call itself rather than _recv: compiled, an exception gets a
-        # traceback entry (a new code object and frame, about 1,900
-        # instructions) in every function it leaves, and finding no data
-        # waiting is the usual case of a server between requests.
-        if _reads_directly(nbytes):
-            return sock.recv(nbytes)
-        return _recv(sock, nbytes)
-    except (BlockingIOError, InterruptedError):
-        pass
+    fd = sock.fileno()
+    # Tried at once unless the loop knows the socket is empty: then trying
+    # costs a failed system call and its BlockingIOError (see _core,
+    # "An entry also tells").
+    if not _read_is_empty(loop, sock, fd):
+        try:
+            # The call itself rather than _recv: compiled, an exception gets a
+            # traceback entry (a new code object and frame, about 1,900
+            # instructions) in every function it leaves.
+            data = sock.recv(nbytes) if _reads_directly(nbytes) else _recv(sock, nbytes)
+        except (BlockingIOError, InterruptedError):
+            pass
+        else:
+            _note_read(loop, sock, fd, len(data), nbytes)
+            return data
     # _when_ready spelled out: a coroutine fewer on the usual way of a server.
-    watch = _Watch(loop, sock, _recv, (sock, nbytes), False)
+    watch = _Watch(loop, sock, fd, _recv, (sock, nbytes), False, nbytes)
     try:
-        data: bytes = await suspend(watch.future, _THROW_WARNS)
-        return data
+        received: bytes = await suspend(watch.future, _THROW_WARNS)
+        return received
     finally:
         watch.finish()
         del watch
@@ -225,11 +258,26 @@ async def sock_recv(loop: FileDescriptorLoop, sock: socket.socket, nbytes: int) 
 async def sock_recv_into(loop: FileDescriptorLoop, sock: socket.socket, buf: Any) -> int:
     """Receive into the writable buffer *buf*; return the number of bytes received."""
     sock = _check_socket(sock)
+    fd = sock.fileno()
+    if not _read_is_empty(loop, sock, fd):
+        try:
+            received = sock.recv_into(buf)
+        except (BlockingIOError, InterruptedError):
+            pass
+        else:
+            _note_read(loop, sock, fd, received, _writable_size(buf))
+            return received
+    return await _when_ready(
+        loop, sock, _recv_into, (sock, buf), write=False, asked=_writable_size(buf)
+    )
+
+
+def _writable_size(buf: Any) -> int:
+    """The size of *buf* in bytes; 0 if it is no buffer (recv_into says so)."""
     try:
-        return sock.recv_into(buf)
-    except (BlockingIOError, InterruptedError):
-        pass
-    return await _when_ready(loop, sock, _recv_into, (sock, buf), write=False)
+        return memoryview(buf).nbytes
+    except TypeError:
+        return 0
 
 
 async def sock_recvfrom(

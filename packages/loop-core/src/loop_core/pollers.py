@@ -33,6 +33,13 @@ EVENT_WRITE: Final = 2
 _EPOLLIN: Final[int] = getattr(select, "EPOLLIN", 0x001)
 _EPOLLOUT: Final[int] = getattr(select, "EPOLLOUT", 0x004)
 _EPOLLET: Final[int] = getattr(select, "EPOLLET", 1 << 31)
+_EPOLLRDHUP: Final[int] = getattr(select, "EPOLLRDHUP", 0x2000)
+_EPOLLHUP: Final[int] = getattr(select, "EPOLLHUP", 0x010)
+_EPOLLERR: Final[int] = getattr(select, "EPOLLERR", 0x008)
+
+# The flags of an edge-triggered entry that say its peer closed or it failed:
+# a reader then finds the end of stream or an error, however often it reads.
+_HANGS_UP: Final = _EPOLLRDHUP | _EPOLLHUP | _EPOLLERR
 # What wakes a reader and what wakes a writer: anything but "writable" (EPOLLIN,
 # EPOLLHUP, EPOLLERR) for the first, anything but "readable" for the second.
 _WAKES_READER: Final = ~_EPOLLOUT
@@ -69,8 +76,9 @@ class EdgePoller(Poller, Protocol):
     """
 
     def register_edge(self, fd: int, events: int, known: bool) -> None:
-        """Watch *fd* for *events*, reported once per change; *known*: it may
-        have an entry already."""
+        """Watch *fd* for *events*, reported once per change, a reader's with
+        the peer's end of stream told apart (epoll's ``EPOLLRDHUP``); *known*:
+        it may have an entry already."""
 
     def reregister(self, fd: int, events: int) -> None:
         """Watch *fd* for *events*, level-triggered, with or without an entry left for it."""
@@ -113,6 +121,8 @@ class EpollPoller:
         watch; either guess is corrected by trying the other call.
         """
         mask = self._to_epoll(events) | _EPOLLET
+        if events & EVENT_READ:
+            mask |= _EPOLLRDHUP  # see loop_core._core, "An entry also tells"
         if known:
             try:
                 self._epoll.modify(fd, mask)
