@@ -229,6 +229,54 @@ def test_connect_accepted_socket(any_loop: asyncio.AbstractEventLoop) -> None:
     run(any_loop, main())
 
 
+def test_closing_a_transport_closes_its_socket_as_socket_close_does(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # A socket with a file of makefile() still open stays open until the file
+    # closes; any other is closed with the transport. The accepted side is a
+    # socket.socket like any other.
+    async def main() -> None:
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            listener.setblocking(False)
+            accepted: asyncio.Future[asyncio.BaseTransport] = any_loop.create_future()
+
+            class Accepted(Hold):
+                def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                    super().connection_made(transport)
+                    accepted.set_result(transport)  # the only connection made
+
+            server = await any_loop.create_server(Accepted, sock=listener)
+            client, held = await any_loop.create_connection(Hold, *listener.getsockname())
+            served = await accepted
+            served_socket = served.get_extra_info("socket")
+            assert (served_socket.family, served_socket.type) == (
+                socket.AF_INET,
+                socket.SOCK_STREAM,
+            )
+            assert served_socket.getpeername() == client.get_extra_info("sockname")
+            served.close()
+
+            plain, peer = socket.socketpair()
+            with plain, peer:
+                file = plain.makefile("rb")
+                plain.setblocking(False)
+                transport, kept = await any_loop.connect_accepted_socket(Hold, plain)
+                transport.close()
+                await kept.lost
+                assert plain.fileno() != -1  # the file still holds it
+                file.close()
+                assert plain.fileno() == -1
+                assert "[closed]" in repr(plain)
+            client.close()
+            await held.lost
+            server.close()
+            await server.wait_closed()
+
+    run(any_loop, main())
+
+
 class PausedAtStart(asyncio.Protocol):
     """Pauses reading in connection_made and records the order of events."""
 

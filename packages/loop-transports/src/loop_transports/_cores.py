@@ -63,6 +63,43 @@ _PLAIN_SEND: Final[object] = _socket.socket.send
 _read: Final = os.read
 _write: Final = os.write
 
+# socket.socket's __init__ and close() are Python frames around the C
+# socket's own (about 1,500 instructions a connection between them): for an
+# exact socket.socket the acceptor and the transports take both steps
+# themselves, setting and reading the two slots socket.py keeps (a socket
+# with a makefile() open is closed by its own close(), which waits for it).
+_SOCKET_SLOTS_KNOWN: Final = getattr(socket.socket, "__slots__", None) == [
+    "__weakref__",
+    "_io_refs",
+    "_closed",
+]
+_new_c_socket: Final[Callable[[type], Any]] = _socket.socket.__new__
+_init_c_socket: Final[Callable[..., None]] = _socket.socket.__init__
+_close_c_socket: Final[Callable[[Any], None]] = _socket.socket.close
+
+
+def _socket_from_descriptor(family: int, kind: int, proto: int, fd: int) -> socket.socket:
+    """``socket.socket(family, kind, proto, fd)``, made without its Python frame."""
+    if not _SOCKET_SLOTS_KNOWN:
+        return socket.socket(family, kind, proto, fd)
+    sock: Any = _new_c_socket(socket.socket)
+    _init_c_socket(sock, family, kind, proto, fd)
+    sock._io_refs = 0
+    sock._closed = False
+    result: socket.socket = sock
+    return result
+
+
+def _close_file(fileobj: Any) -> None:
+    """Close *fileobj* (a socket or a pipe's file object) as its close() would."""
+    if _SOCKET_SLOTS_KNOWN and type(fileobj) is socket.socket:
+        sock: Any = fileobj  # typeshed does not list socket.py's slots
+        if sock._io_refs <= 0:
+            sock._closed = True
+            _close_c_socket(sock)
+            return
+    fileobj.close()
+
 
 # The socket's family and type as plain numbers: the ``family`` and ``type``
 # properties of socket.socket build an enum member on every access.
@@ -379,7 +416,7 @@ class TransportCore:
         fileobj = self.fileobj
         if fileobj is not None:
             self.fileobj = None
-            fileobj.close()
+            _close_file(fileobj)
 
 
 class StreamCore(TransportCore):
@@ -962,7 +999,7 @@ class Acceptor:
             try:
                 if self.plain:
                     fd, address = listener._accept()
-                    conn = socket.socket(self.family, self.type, self.proto, fd)
+                    conn = _socket_from_descriptor(self.family, self.type, self.proto, fd)
                 else:
                     conn, address = listener.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
