@@ -147,15 +147,18 @@ def start_socket_transport(
     protocol: Any,
     waiter: Any,
     server: Any,
+    extra: dict[str, Any],
 ) -> None:
-    """Make *transport*'s core (``_core``) and set it going (a socket
-    transport's ``__init__`` after its extra information; *owner* is its
-    public class).
+    """Set up *transport* over *sock* with the ``get_extra_info`` entries
+    *extra*, make its core (``_core``) and set it going: a socket transport's
+    ``__init__`` once *extra* is complete (*owner* is its public class).
 
     The protocol's ``connection_made`` runs on the next loop iteration. Done
     here, in compiled code, for the sake of servers with many short
     connections.
     """
+    transport._extra = extra
+    transport._sock = sock
     if sock.gettimeout() != 0.0:
         sock.setblocking(False)
     # Small writes (requests, handshakes) must not wait for Nagle's timer.
@@ -972,6 +975,9 @@ class Acceptor:
     not flooded; and the bound keeps the connections already open served
     while clients keep arriving.
 
+    *transport_class* is set up by :func:`start_socket_transport`, as its
+    ``__init__`` does (its ``__init__`` is not called).
+
     A plain ``socket.socket`` skips its Python-level ``accept()``, which
     converts the listener's family and type to enums on every call: the
     connection gets them as the plain numbers read once here, then one
@@ -1029,6 +1035,10 @@ class Acceptor:
                 }
             )
             return
-        # Positional: a class is constructed through tp_call, where keyword
-        # arguments cost a dictionary per connection.
-        self.transport_class(self.loop, conn, protocol, None, {"peername": address}, self.server)
+        # What the transport class's __init__ would do, without its
+        # interpreted frame: its entries here are complete (the peer's
+        # address came with the connection).
+        cls = self.transport_class
+        transport = cls.__new__(cls)
+        extra = {"socket": conn, "peername": address}
+        start_socket_transport(transport, cls, self.loop, conn, protocol, None, self.server, extra)

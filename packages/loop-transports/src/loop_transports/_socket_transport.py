@@ -47,6 +47,7 @@ class SocketTransport(ReadingTransport, Transport):
 
     _start_tls_compatible = True  # loop-ssl can layer TLS over it
     _core: StreamSocketCore
+    _sock: socket.socket
 
     def __init__(
         self,
@@ -57,17 +58,16 @@ class SocketTransport(ReadingTransport, Transport):
         extra: dict[str, Any] | None = None,
         server: ConnectionOwner | None = None,
     ) -> None:
-        self._extra = {"socket": sock, **extra} if extra else {"socket": sock}
+        entries = {"socket": sock, **extra} if extra else {"socket": sock}
         # 'sockname' is asked of the socket when first wanted (it is still
         # open in connection_lost, as in asyncio): a system call and an
         # address formatted (about 2,500 instructions, most of them
         # inet_ntop's sprintf) per connection that most servers never look
         # at. The peer's address must be known before a reset can lose it;
         # a server has it from accept() and passes it in *extra*.
-        if "peername" not in self._extra:
-            self._extra["peername"] = _ask_address(sock, "peername")
-        self._sock = sock
-        start_socket_transport(self, SocketTransport, loop, sock, protocol, waiter, server)
+        if "peername" not in entries:
+            entries["peername"] = _ask_address(sock, "peername")
+        start_socket_transport(self, SocketTransport, loop, sock, protocol, waiter, server, entries)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """Return the transport's *name* property ('socket', 'sockname', 'peername', ...)."""
