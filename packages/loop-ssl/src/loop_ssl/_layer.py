@@ -38,10 +38,11 @@ __all__ = ["TLSLayer"]
 def _engine_of(sslobj: ssl.SSLObject) -> Any:
     """The object to read, write and handshake through.
 
-    A plain :class:`ssl.SSLObject` passes ``read``, ``write``, ``pending`` and
-    ``do_handshake`` unchanged to the ``_ssl`` object it wraps, each through
-    an interpreted frame of ``ssl.py`` (three per message echoed): calling
-    that object directly skips them. An ``SSLContext.sslobject_class``
+    A plain :class:`ssl.SSLObject` passes ``read``, ``write``, ``pending``,
+    ``do_handshake``, ``getpeercert``, ``cipher`` and ``compression``
+    unchanged to the ``_ssl`` object it wraps, each through an interpreted
+    frame of ``ssl.py`` (three per message echoed): calling that object
+    directly skips them. An ``SSLContext.sslobject_class``
     subclass, which may override them, is called as it is.
     """
     if type(sslobj) is ssl.SSLObject:
@@ -165,7 +166,11 @@ class TLSLayer:
         self._engine = _engine_of(self._sslobj)
         self._state = "handshake"
         self._timer = self._loop.call_later(self._handshake_timeout, self._handshake_expired)
-        self._do_handshake()
+        if not self._server_side:
+            # A server's handshake starts with the client's hello: tried now,
+            # it could only fail for want of it (an SSLWantReadError, about
+            # 35,000 instructions).
+            self._do_handshake()
 
     def data_received(self, data: bytes) -> None:
         self._incoming.write(data)
@@ -276,12 +281,12 @@ class TLSLayer:
 
     def _handshake_done(self) -> None:
         self._cancel_timer()
-        sslobj = self._sslobj
-        assert sslobj is not None
+        engine = self._engine
+        assert engine is not None
         self._extra.update(
-            peercert=sslobj.getpeercert(),
-            cipher=sslobj.cipher(),
-            compression=sslobj.compression(),
+            peercert=engine.getpeercert(),
+            cipher=engine.cipher(),
+            compression=engine.compression(),
         )
         self._state = "wrapped"
         self._app_connected = True
