@@ -8,6 +8,7 @@ fixture fails a test that leaks a descriptor or calls the exception handler.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import os
@@ -15,6 +16,7 @@ import socket
 import struct
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -577,3 +579,27 @@ def test_thousand_concurrent_connections(any_loop: asyncio.AbstractEventLoop) ->
             assert answers == [f"{i:05d}".encode() for i in range(1000)]
 
     run(any_loop, main())
+
+
+def test_an_unclosed_transport_warns_and_closes_its_socket(
+    any_loop: asyncio.AbstractEventLoop,
+) -> None:
+    # Reading paused, nothing but the application holds the transport: once
+    # it lets go, the collector finds it unclosed.
+    async def main() -> tuple[socket.socket, socket.socket]:
+        ours, peer = socket.socketpair()
+        ours.setblocking(False)
+        transport, _ = await any_loop.connect_accepted_socket(asyncio.Protocol, ours)
+        assert isinstance(transport, asyncio.ReadTransport)
+        transport.pause_reading()
+        return ours, peer
+
+    ours, peer = run(any_loop, main())
+    with peer, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+        unclosed = [w for w in caught if "unclosed transport" in str(w.message)]
+        assert len(unclosed) == 1
+        assert unclosed[0].category is ResourceWarning
+        assert ours.fileno() == -1
+        assert peer.recv(10) == b""  # the peer sees the end of the connection

@@ -22,6 +22,7 @@ import collections
 import errno
 import os
 import socket
+import warnings
 from collections.abc import Callable
 from typing import Any, Final, final
 
@@ -60,6 +61,7 @@ _SHUT_WR: Final = socket.SHUT_WR
 _RAW_IO_POSSIBLE: Final = os.name == "posix"
 _PLAIN_RECV: Final[object] = _socket.socket.recv
 _PLAIN_SEND: Final[object] = _socket.socket.send
+_warn: Final = warnings.warn
 _read: Final = os.read
 _write: Final = os.write
 
@@ -245,6 +247,17 @@ class TransportCore:
         self.protocol_paused = False
         if server is not None:
             server._attach(transport)
+
+    def __del__(self) -> None:
+        # A transport and its core go together: by their reference count once
+        # connection_lost dropped the core's reference (the descriptor closed
+        # by then), by the collector otherwise, which finalizes the core with
+        # its transport still whole. Here rather than a __del__ of the public
+        # class: that would be an interpreted call for every connection.
+        transport = self.transport
+        if self.fileobj is not None and transport is not None:
+            _warn(f"unclosed transport {transport!r}", ResourceWarning, source=transport)
+            self.close_unclosed()
 
     def describe(self) -> str:
         state = "closed" if self.fileobj is None else "closing" if self.closing else "open"

@@ -11,7 +11,6 @@ unclosed transport is collected).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from loop_transports._cores import TransportCore
@@ -33,13 +32,6 @@ class DescriptorTransport:
         if core is None:
             return f"<{type(self).__name__} not initialised>"
         return core.describe()
-
-    def __del__(self, _warn: Any = warnings.warn) -> None:
-        # getattr: __init__ may have failed before the core existed.
-        core: TransportCore | None = getattr(self, "_core", None)
-        if core is not None and core.fileobj is not None:
-            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
-            core.close_unclosed()
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """Return the transport's *name* property ('socket', 'peername', ...)."""
