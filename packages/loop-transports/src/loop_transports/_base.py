@@ -49,11 +49,17 @@ READ_SIZE_HINT = "_transport_read_size"
 
 
 class ConnectionOwner(Protocol):
-    """A server that tracks the transports it accepted."""
+    """A server that tracks the transports it accepted.
 
-    def _attach(self, transport: asyncio.BaseTransport) -> None: ...
+    A transport's core adds the transport to ``_clients`` when it is made
+    and takes it out once the protocol heard of its loss, then calls
+    ``_clients_gone()`` if none is left (natively: a server method called per
+    connection would be an interpreted frame each time).
+    """
 
-    def _detach(self, transport: asyncio.BaseTransport) -> None: ...
+    _clients: set[asyncio.BaseTransport]
+
+    def _clients_gone(self) -> None: ...
 
 
 def check_bytes_like(data: object, method: str) -> None:

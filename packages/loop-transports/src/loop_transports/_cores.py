@@ -246,7 +246,7 @@ class TransportCore:
         self.low_water = DEFAULT_HIGH_WATER // 4
         self.protocol_paused = False
         if server is not None:
-            server._attach(transport)
+            server._clients.add(transport)
 
     def __del__(self) -> None:
         # A transport and its core go together: by their reference count once
@@ -417,7 +417,10 @@ class TransportCore:
             server = self.server
             self.server = None
             if server is not None:
-                server._detach(self.transport)
+                clients = server._clients
+                clients.discard(self.transport)
+                if not clients:
+                    server._clients_gone()
             # A protocol usually holds its transport, and the transport holds
             # this core: drop the other halves of those cycles so all three
             # go as soon as the application lets go.

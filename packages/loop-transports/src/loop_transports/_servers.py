@@ -73,12 +73,8 @@ class Server(asyncio.Server):
 
     # Connection accounting, called by the transports.
 
-    def _attach(self, transport: asyncio.BaseTransport) -> None:
-        self._clients.add(transport)
-
-    def _detach(self, transport: asyncio.BaseTransport) -> None:
-        self._clients.discard(transport)
-        if not self._clients and self._sockets is None:
+    def _clients_gone(self) -> None:
+        if self._sockets is None:
             self._wake_waiters()
 
     def _wake_waiters(self) -> None:
