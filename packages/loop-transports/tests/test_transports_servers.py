@@ -236,43 +236,37 @@ def test_closing_a_transport_closes_its_socket_as_socket_close_does(
     # closes; any other is closed with the transport. The accepted side is a
     # socket.socket like any other.
     async def main() -> None:
-        with socket.socket() as listener:
-            listener.bind(("127.0.0.1", 0))
-            listener.listen()
-            listener.setblocking(False)
-            accepted: asyncio.Future[asyncio.BaseTransport] = any_loop.create_future()
+        accepted: asyncio.Future[asyncio.BaseTransport] = any_loop.create_future()
 
-            class Accepted(Hold):
-                def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                    super().connection_made(transport)
-                    accepted.set_result(transport)  # the only connection made
+        class Accepted(Hold):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                super().connection_made(transport)
+                accepted.set_result(transport)  # the only connection made
 
-            server = await any_loop.create_server(Accepted, sock=listener)
-            client, held = await any_loop.create_connection(Hold, *listener.getsockname())
-            served = await accepted
-            served_socket = served.get_extra_info("socket")
-            assert (served_socket.family, served_socket.type) == (
-                socket.AF_INET,
-                socket.SOCK_STREAM,
-            )
-            assert served_socket.getpeername() == client.get_extra_info("sockname")
-            served.close()
+        server = await any_loop.create_server(Accepted, "127.0.0.1", 0)
+        address = server.sockets[0].getsockname()
+        client, held = await any_loop.create_connection(Hold, *address)
+        served = await accepted
+        served_socket = served.get_extra_info("socket")
+        assert (served_socket.family, served_socket.type) == (socket.AF_INET, socket.SOCK_STREAM)
+        assert served_socket.getpeername() == client.get_extra_info("sockname")
+        served.close()
 
-            plain, peer = socket.socketpair()
-            with plain, peer:
-                file = plain.makefile("rb")
-                plain.setblocking(False)
-                transport, kept = await any_loop.connect_accepted_socket(Hold, plain)
-                transport.close()
-                await kept.lost
-                assert plain.fileno() != -1  # the file still holds it
-                file.close()
-                assert plain.fileno() == -1
-                assert "[closed]" in repr(plain)
-            client.close()
-            await held.lost
-            server.close()
-            await server.wait_closed()
+        plain, peer = socket.socketpair()
+        with plain, peer:
+            file = plain.makefile("rb")
+            plain.setblocking(False)
+            transport, kept = await any_loop.connect_accepted_socket(Hold, plain)
+            transport.close()
+            await kept.lost
+            assert plain.fileno() != -1  # the file still holds it
+            file.close()
+            assert plain.fileno() == -1
+            assert "[closed]" in repr(plain)
+        client.close()
+        await held.lost
+        server.close()
+        await server.wait_closed()
 
     run(any_loop, main())
 
