@@ -549,15 +549,15 @@ def _update_interest(core: LoopCore, fd: int) -> None:
 # socket's entry leaves epoll with it, and a new socket reusing the number must
 # be registered afresh.
 #
-# An entry also tells when a read would fail. Once a read found a stream
-# socket empty (EAGAIN, or fewer bytes than asked for: stream reads take all
-# that is queued), every later arrival is an edge that reaches the loop, so
-# until one does, sock_recv waits without trying: the failed read it saves
-# (a system call and a BlockingIOError) is most of a request's cost to a
-# sock_* server between requests. The peer's end of stream is an edge too, but
-# a read that returns data and leaves it pending (both came before the read)
-# cannot see it: epoll's EPOLLRDHUP in an entry's events says it came, and such
-# an entry is not trusted to be empty again.
+# An entry also tells when a read would fail. Once a read from a stream
+# socket returned fewer bytes than asked for, it took all that was queued, and
+# every later arrival is an edge that reaches the loop: until one does,
+# sock_recv waits without trying. The failed read this saves (a system call
+# and a BlockingIOError) is most of a request's cost to a sock_* server
+# between requests. The peer's end of stream is an edge too, but a read that
+# returns data and leaves it pending (both came before the read) cannot see
+# it: epoll's EPOLLRDHUP in an entry's events says it came, and such an entry
+# is not trusted to be empty again.
 _READ_STREAM: Final = 1  # the entry's socket is a stream socket
 _READ_EMPTY: Final = 2  # a read found nothing left since the last read edge
 _READ_HUNG_UP: Final = 4  # the peer's end of stream or an error was reported
