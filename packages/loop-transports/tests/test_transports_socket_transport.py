@@ -256,6 +256,45 @@ def test_read_sizes_of_plain_and_stream_protocols(loop: loop_core.EventLoop) -> 
     assert run(loop, delivered(StreamChunks)) == [64 * 1024, len(message) - 64 * 1024]
 
 
+def test_reads_shrink_for_small_messages_and_grow_back(loop: loop_core.EventLoop) -> None:
+    """After a few small messages the transport reads small (a bytes object
+    CPython's small-object allocator serves); the first read a larger message
+    fills takes it back to its full size, and every byte arrives in order."""
+    large = os.urandom(50 * 1024)
+
+    class Collect(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def data_received(self, data: bytes) -> None:
+            self.data += data
+
+    async def main() -> None:
+        ours, theirs = socket.socketpair()
+        with theirs:
+            transport, protocol = await loop.connect_accepted_socket(Collect, ours)
+            core = transport._core  # type: ignore[attr-defined]
+            full = core.read_now
+            expected = bytearray()
+            for index in range(6):
+                message = b"request %d" % index
+                theirs.sendall(message)
+                expected += message
+                while len(protocol.data) < len(expected):
+                    await asyncio.sleep(0.001)
+            assert core.read_now < 512 < full
+            theirs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            theirs.sendall(large)
+            expected += large
+            while len(protocol.data) < len(expected):
+                await asyncio.sleep(0.001)
+            assert protocol.data == expected
+            assert core.read_now == full
+            transport.close()
+
+    run(loop, main())
+
+
 def test_a_socket_class_with_its_own_recv_and_send_is_used(
     any_loop: asyncio.AbstractEventLoop,
 ) -> None:
