@@ -569,8 +569,7 @@ def _edge_watch(
     bit = EVENT_WRITE if write else EVENT_READ
     masks = core._edge_masks
     current = masks.get(fd, 0)
-    owner = core._edge_owners.get(fd)
-    if current and owner is not None and owner() is sock:
+    if current and _entry_is_for(core, fd, sock):
         if not current & bit:
             poller.register_edge(fd, current | bit, True)
             masks[fd] = current | bit
@@ -622,6 +621,12 @@ def stop_waiting_for_socket(core: LoopCore, fd: int, write: bool) -> None:
         _unwatch(core, core._writers if write else core._readers, fd)
 
 
+def _entry_is_for(core: LoopCore, fd: int, sock: object) -> bool:
+    """Whether *fd*'s edge-triggered entry was made for this very *sock*."""
+    owner = core._edge_owners.get(fd)
+    return owner is not None and owner() is sock
+
+
 def _is_stream_socket(sock: object) -> bool:
     # Exactly socket.socket: a subclass may keep read data of its own (an
     # SSLSocket does), which no edge reports.
@@ -630,10 +635,7 @@ def _is_stream_socket(sock: object) -> bool:
 
 def socket_read_is_empty(core: LoopCore, sock: object, fd: int) -> bool:
     """Whether a read from *sock* (descriptor *fd*) is known to fail with EAGAIN."""
-    if not core._edge_reads.get(fd, 0) & _READ_EMPTY:
-        return False
-    owner = core._edge_owners.get(fd)
-    return owner is not None and owner() is sock
+    return bool(core._edge_reads.get(fd, 0) & _READ_EMPTY) and _entry_is_for(core, fd, sock)
 
 
 def note_socket_read(core: LoopCore, sock: object, fd: int, received: int, asked: int) -> None:
@@ -645,8 +647,7 @@ def note_socket_read(core: LoopCore, sock: object, fd: int, received: int, asked
         return
     if not core._edge_masks.get(fd, 0) & EVENT_READ:
         return  # arrivals are not reported
-    owner = core._edge_owners.get(fd)
-    if owner is not None and owner() is sock:
+    if _entry_is_for(core, fd, sock):
         core._edge_reads[fd] = state | _READ_EMPTY
 
 

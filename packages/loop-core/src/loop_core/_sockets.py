@@ -151,10 +151,8 @@ class _Watch:
         else:
             self.unwatch()
             if self.asked:
-                loop = self.loop
-                if isinstance(loop, LoopCore):
-                    received = len(result) if isinstance(result, bytes) else int(result)
-                    note_socket_read(loop, self.sock, self.key[1], received, self.asked)
+                received = len(result) if isinstance(result, bytes) else int(result)
+                _note_read(self.loop, self.sock, self.key[1], received, self.asked)
             future.set_result(result)
 
     def unwatch(self) -> None:

@@ -61,6 +61,8 @@ _SHUT_WR: Final = socket.SHUT_WR
 _RAW_IO_POSSIBLE: Final = os.name == "posix"
 _PLAIN_RECV: Final[object] = _socket.socket.recv
 _PLAIN_SEND: Final[object] = _socket.socket.send
+_read: Final = os.read
+_write: Final = os.write
 _warn: Final = warnings.warn
 
 # A read allocates its whole size before shrinking to what came: asking
@@ -72,8 +74,6 @@ _warn: Final = warnings.warn
 # as a read fills that: a larger message then comes in two reads, once.
 _SMALL_READ: Final = 512 - 33
 _SMALL_MESSAGES_TO_SHRINK: Final = 4
-_read: Final = os.read
-_write: Final = os.write
 
 # socket.socket's __init__ and close() are Python frames around the C
 # socket's own (about 1,500 instructions a connection between them): for an
