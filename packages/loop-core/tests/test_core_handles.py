@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import gc
 import heapq
 import inspect
 import random
 import socket
 import sys
+import weakref
 from typing import Any
 
 import pytest
@@ -43,6 +45,118 @@ def test_cancelled_handle_does_not_run_and_drops_references(loop: EventLoop) -> 
     assert handle.cancelled()
     assert handle._callback is None
     assert handle._args is None
+
+
+class _HoldsItsHandle:
+    """Something that keeps the handle of its own scheduled method: a cycle
+    through the handle, the shape of a protocol holding its timeout."""
+
+    def __init__(self) -> None:
+        self.handle: Handle | None = None
+
+    def fire(self) -> None:
+        pass
+
+
+def _cycle_is_collected(make: Any) -> bool:
+    """Whether the object *make* returns (after scheduling its own handle)
+    goes once dropped, with only the collector left to find its cycle."""
+    gc.collect()
+    victim = make()
+    ref = weakref.ref(victim)
+    del victim
+    gc.collect()
+    return ref() is None
+
+
+def test_a_handle_that_ran_holds_nothing_back(loop: EventLoop) -> None:
+    # Compiled, the collector cannot see into a handle: a cycle through one
+    # would never be freed if the handle kept its callback after running.
+    def make() -> _HoldsItsHandle:
+        holder = _HoldsItsHandle()
+        holder.handle = loop.call_soon(holder.fire)
+        timer = loop.call_later(0, holder.fire)
+        holder.handle = timer
+        return holder
+
+    def run_and_make() -> _HoldsItsHandle:
+        holder = make()
+        loop.run_until_complete(asyncio.sleep(0.01))
+        return holder
+
+    assert _cycle_is_collected(run_and_make)
+    handle = loop.call_soon(print, "x")
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert "print" not in repr(handle)
+    assert handle._callback is None
+    assert handle._args is None
+    assert isinstance(handle.get_context(), contextvars.Context)
+    handle.cancel()  # after running: nothing to do, and no error
+
+
+def test_a_cancelled_handle_holds_nothing_back(loop: EventLoop) -> None:
+    def make() -> _HoldsItsHandle:
+        holder = _HoldsItsHandle()
+        holder.handle = loop.call_later(60, holder.fire)
+        holder.handle.cancel()
+        return holder
+
+    assert _cycle_is_collected(make)
+
+
+def test_a_cycle_through_a_handles_context_is_collected(loop: EventLoop) -> None:
+    # A request-scoped object in a context variable that keeps a timer made
+    # in that context: handle -> context -> value -> object -> handle.
+    var: contextvars.ContextVar[object] = contextvars.ContextVar("request")
+
+    def make() -> _HoldsItsHandle:
+        holder = _HoldsItsHandle()
+        context = contextvars.copy_context()
+        context.run(var.set, holder)
+        holder.handle = context.run(loop.call_soon, print)
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        return holder
+
+    assert _cycle_is_collected(make)
+
+
+def test_handles_still_pending_when_the_loop_closes_hold_nothing_back() -> None:
+    loop = EventLoop()
+
+    def make() -> _HoldsItsHandle:
+        holder = _HoldsItsHandle()
+        holder.handle = loop.call_later(60, holder.fire)
+        loop.call_soon(holder.fire)
+        return holder
+
+    holder = make()
+    loop.close()
+    ref = weakref.ref(holder)
+    del holder
+    gc.collect()
+    assert ref() is None
+
+
+def test_readers_and_signal_handlers_run_again_and_again(loop: EventLoop) -> None:
+    # Handles the loop runs at every event keep their callback.
+    left, right = socket.socketpair()
+    seen: list[bytes] = []
+
+    def on_readable() -> None:
+        seen.append(left.recv(10))
+        if len(seen) == 3:
+            loop.stop()
+        else:
+            right.send(b"again")
+
+    with left, right:
+        loop.add_reader(left, on_readable)
+        right.send(b"first")
+        loop.run_forever()
+        assert loop.remove_reader(left)
+    assert seen == [b"first", b"again", b"again"]
 
 
 def test_get_context_returns_the_given_context(loop: EventLoop) -> None:

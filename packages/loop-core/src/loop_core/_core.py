@@ -102,10 +102,19 @@ def format_callback(callback: object, args: tuple[object, ...] | None) -> str:
 def _owner_is_debugging(loop: Any) -> bool:
     if isinstance(loop, LoopCore):
         return loop._debug
-    return bool(loop.get_debug())
+    return loop is not None and bool(loop.get_debug())
 
 
-@mypyc_attr(free_list_len=1)
+# Compiled, handles are invisible to the cycle collector (acyclic=True): a
+# loop makes two collector-tracked objects per callback otherwise, the handle
+# and its context, and with many timers pending the collector's passes were a
+# fifth of the cost of scheduling one. The collector cannot see what such a
+# handle refers to, so a reference cycle through one would never be
+# collected; a handle therefore lets go of its callback, arguments, context
+# and loop as soon as it cannot run any more: once it ran (unless the loop
+# runs it again and again: readers, writers, signal handlers), when it is
+# cancelled, and when its loop closes.
+@mypyc_attr(free_list_len=1, acyclic=True)
 class Handle:
     """A callback scheduled on a loop, which :meth:`cancel` can withdraw.
 
@@ -113,6 +122,10 @@ class Handle:
     ``get_debug``, ``call_exception_handler`` and ``_timer_handle_cancelled``.
     *debug* says whether to record where the handle was made (for debug-mode
     reports); ``None``, the default, asks the loop.
+
+    Once a handle can no longer run (it ran, it was cancelled, or its loop
+    closed) it holds none of the objects it was given: its repr no longer
+    names the callback, and :meth:`get_context` returns an empty context.
     """
 
     # Slots matter for the interpreted build only (a compiled class has no
@@ -123,6 +136,7 @@ class Handle:
         "_cancelled",
         "_context",
         "_loop",
+        "_repeats",
         "_repr",
         "_source_traceback",
     )
@@ -131,9 +145,12 @@ class Handle:
     _args: tuple[object, ...] | None
     _cancelled: bool
     _loop: Any
-    _context: contextvars.Context
+    _context: contextvars.Context | None
     _source_traceback: traceback.StackSummary | None
     _repr: str | None
+    # Run by the loop whenever its descriptor or signal is ready, rather than
+    # once: it keeps its references after running.
+    _repeats: bool
 
     def __init__(
         self,
@@ -149,6 +166,7 @@ class Handle:
         self._loop = loop
         self._context = _copy_context() if context is None else context
         self._repr = None
+        self._repeats = False
         if debug is None:
             debug = _owner_is_debugging(loop)
         if debug:
@@ -158,7 +176,8 @@ class Handle:
 
     def get_context(self) -> contextvars.Context:
         """Return the :class:`contextvars.Context` the callback runs in."""
-        return self._context
+        context = self._context
+        return contextvars.Context() if context is None else context
 
     def cancel(self) -> None:
         """Withdraw the call; nothing happens if it already ran or was cancelled."""
@@ -167,8 +186,14 @@ class Handle:
             if _owner_is_debugging(self._loop):
                 # Keep the description for debugging after the references go.
                 self._repr = repr(self)
-            self._callback = None
-            self._args = None
+            self._release()
+
+    def _release(self) -> None:
+        """Let go of everything the handle was given: it will not run again."""
+        self._callback = None
+        self._args = None
+        self._context = None
+        self._loop = None
 
     def cancelled(self) -> bool:
         """Return ``True`` if the call was cancelled."""
@@ -177,37 +202,48 @@ class Handle:
     def _run(self) -> None:
         callback = self._callback
         args = self._args
-        if callback is None or args is None:
+        context = self._context
+        if callback is None or args is None or context is None:
             return
         try:
             # Spelled out by count: a compiled call with *args builds a list
             # and a tuple first, one with fixed arguments calls directly.
             count = len(args)
             if count == 0:
-                _run_in_context(self._context, callback)
+                _run_in_context(context, callback)
             elif count == 1:
-                _run_in_context(self._context, callback, args[0])
+                _run_in_context(context, callback, args[0])
             elif count == 2:
-                _run_in_context(self._context, callback, args[0], args[1])
+                _run_in_context(context, callback, args[0], args[1])
             else:
-                _run_in_context(self._context, callback, *args)
+                _run_in_context(context, callback, *args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            context: dict[str, Any] = {
+            report: dict[str, Any] = {
                 "message": f"Exception in callback {format_callback(callback, args)}",
                 "exception": exc,
                 "handle": self,
             }
             if self._source_traceback is not None:
-                context["source_traceback"] = self._source_traceback
-            self._loop.call_exception_handler(context)
+                report["source_traceback"] = self._source_traceback
+            loop = self._loop
+            if loop is None:
+                # The loop's own wake-up reader, which has no loop to tell.
+                raise
+            loop.call_exception_handler(report)
+        if not self._repeats:
+            # Run once: it holds nothing from now on (see the note above).
+            self._callback = None
+            self._args = None
+            self._context = None
+            self._loop = None
         if _INTERPRETED:
             # A traceback stored by the callback (a failed Task step) links
             # back to this frame: holding the callback here would make
             # exception -> traceback -> frame -> task a cycle, and the task's
             # "exception was never retrieved" would wait for the collector.
-            callback = args = None
+            callback = args = context = None
             self = None  # type: ignore[assignment]  # noqa: PLW0642
 
     def _repr_parts(self) -> list[str]:
@@ -227,7 +263,7 @@ class Handle:
         return "<" + " ".join(self._repr_parts()) + ">"
 
 
-@mypyc_attr(free_list_len=1)
+@mypyc_attr(free_list_len=1, acyclic=True)
 class TimerHandle(Handle):
     """A :class:`Handle` due at a point of the loop's clock (see :meth:`when`)."""
 
@@ -600,6 +636,7 @@ def wait_for_socket(
     if core._closed:
         _raise_closed()
     handle = Handle(callback, (), core, None, core._debug)
+    handle._repeats = True
     poller = core._edge_poller
     if poller is None or fd in core._registered:
         # No edge-triggered poller, or already watched level-triggered
@@ -707,6 +744,7 @@ def _dispatch_edge(core: LoopCore, fd: int, mask: int, hung_up: bool) -> None:
 
 
 def _watch(core: LoopCore, watchers: dict[int, Handle], fd: int, handle: Handle) -> None:
+    handle._repeats = True
     previous = watchers.get(fd)
     watchers[fd] = handle
     try:
@@ -1082,7 +1120,11 @@ class LoopCore:
         self._own_registrations = 0
         self._wakeup = Wakeup()
         wakeup = self._wakeup
-        _watch(self, self._readers, wakeup.read_fd, Handle(wakeup.drain, (), self, None))
+        # Without the loop: a handle refers to nothing the collector can see
+        # (see Handle), and this one stays registered until close(), so the
+        # loop must not be among what it holds, or a loop dropped unclosed
+        # could never be collected (nor warn that it was not closed).
+        _watch(self, self._readers, wakeup.read_fd, Handle(wakeup.drain, (), None, None, False))
         self._own_registrations = len(self._registered)
 
     # Time and callbacks
@@ -1280,13 +1322,21 @@ class LoopCore:
     def _close_core(self) -> None:
         """Drop every pending callback, timer and watcher; release the poller and wake-up."""
         self._bound_call_soon = None  # a cycle through the loop
+        # Whoever still holds one of these handles holds nothing through it
+        # (see Handle).
+        for handle in self._ready:
+            if handle is not None:
+                handle._release()
         self._ready.clear()
         for timer in self._timers:
             timer._scheduled = False
+            timer._release()
         self._timers.clear()
         self._cancelled_timers = 0
-        self._readers.clear()
-        self._writers.clear()
+        for watchers in (self._readers, self._writers):
+            for watcher in watchers.values():
+                watcher._release()
+            watchers.clear()
         self._registered.clear()
         for waiters in (self._edge_readers, self._edge_writers):
             for waiter in waiters.values():

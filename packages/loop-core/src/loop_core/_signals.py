@@ -60,7 +60,9 @@ class SignalHandlers:
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("add_signal_handler() can only be called from the main thread")
         self._open_pipe()
-        self._handlers[sig] = Handle(callback, args, self._core, None)
+        handle = Handle(callback, args, self._core, None)
+        handle._repeats = True  # runs at every delivery of the signal
+        self._handlers[sig] = handle
         try:
             # The C-level handler writes the signal number to the wakeup fd;
             # the Python-level handler has nothing left to do.
