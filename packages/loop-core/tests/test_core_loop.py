@@ -753,6 +753,33 @@ def test_unknown_poller_is_rejected() -> None:
         EventLoop(poller="carrier-pigeon")
 
 
+def test_iterations_of_one_and_of_many_callbacks_keep_their_order(loop: EventLoop) -> None:
+    # The ready lists are kept differently after an iteration that ran one
+    # callback and one that ran several: alternate the two.
+    ran: list[tuple[int, int]] = []
+
+    def step(iteration: int, index: int) -> None:
+        ran.append((iteration, index))
+        if index == 0 and iteration < 6:
+            width = 1 if iteration % 2 else 3
+            for following in range(width):
+                loop.call_soon(step, iteration + 1, following)
+        if iteration == 6 and index == 0:
+            loop.stop()
+
+    loop.call_soon(step, 0, 0)
+    loop.run_forever()
+    assert ran == [
+        (0, 0),
+        (1, 0), (1, 1), (1, 2),
+        (2, 0),
+        (3, 0), (3, 1), (3, 2),
+        (4, 0),
+        (5, 0), (5, 1), (5, 2),
+        (6, 0),
+    ]  # fmt: skip
+
+
 def test_keyboard_interrupt_in_a_callback_keeps_the_rest_in_order(
     any_loop: asyncio.AbstractEventLoop,
 ) -> None:

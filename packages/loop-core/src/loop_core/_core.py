@@ -965,10 +965,35 @@ def _run_once(core: LoopCore) -> None:
     ready = core._ready
     if not ready:
         return
+    one_slot = core._ready_one_slot
     core._ready = core._spare_ready
+    core._ready_one_slot = core._spare_one_slot
     _run_handles(core, ready)
-    ready.clear()
-    core._spare_ready = ready
+    # Emptied by clear(), a list frees its storage and the next append
+    # allocates it again: on every iteration of a busy loop that runs one
+    # callback at a time, the commonest kind. So a list that had a single
+    # slot (_empty_ready_list) and held one handle is emptied by pop(), which
+    # keeps that slot; a list that held more is cleared; one that held a
+    # single handle in more room (after a clear()) is replaced by a one-slot
+    # list, as pop() would shrink its storage (a new allocation).
+    if len(ready) > 1:
+        ready.clear()
+        core._spare_ready = ready
+        core._spare_one_slot = False
+    elif one_slot:
+        ready.pop()
+        core._spare_ready = ready
+        core._spare_one_slot = True
+    else:
+        core._spare_ready = _empty_ready_list()
+        core._spare_one_slot = True
+
+
+def _empty_ready_list() -> list[Handle | None]:
+    """An empty ready list whose storage is one slot (see _run_once)."""
+    ready: list[Handle | None] = [None]
+    ready.pop()
+    return ready
 
 
 def _run_handles(core: LoopCore, ready: list[Handle | None]) -> None:
@@ -990,12 +1015,13 @@ def _run_handles(core: LoopCore, ready: list[Handle | None]) -> None:
     except BaseException:
         # SystemExit or KeyboardInterrupt from a callback: the handles not run
         # yet stay first in line, as in asyncio's deque.
-        scheduled = core._ready
-        rest = ready[index:]
-        rest.extend(scheduled)
-        scheduled.clear()
+        rest = _empty_ready_list()
+        rest.extend(ready[index:])
+        rest.extend(core._ready)
         core._ready = rest
-        core._spare_ready = scheduled
+        core._ready_one_slot = True  # if it holds one handle (more: cleared)
+        core._spare_ready = _empty_ready_list()
+        core._spare_one_slot = True
         raise
     finally:
         if _INTERPRETED:
@@ -1039,6 +1065,9 @@ class LoopCore:
     _wakeup: Wakeup
     _ready: list[Handle | None]
     _spare_ready: list[Handle | None]
+    # Whether each list's storage is a single slot (see _run_once).
+    _ready_one_slot: bool
+    _spare_one_slot: bool
     _timers: list[TimerHandle]
     _cancelled_timers: int
     _readers: dict[int, Handle]
@@ -1074,8 +1103,9 @@ class LoopCore:
 
     def __init__(self, poller: Poller, future_class: Any, task_class: Any) -> None:
         self._poller = poller
-        self._ready = []
-        self._spare_ready = []
+        self._ready = _empty_ready_list()
+        self._spare_ready = _empty_ready_list()
+        self._ready_one_slot = self._spare_one_slot = True
         self._timers = []
         self._cancelled_timers = 0
         self._readers = {}
@@ -1328,6 +1358,7 @@ class LoopCore:
             if handle is not None:
                 handle._release()
         self._ready.clear()
+        self._ready_one_slot = False
         for timer in self._timers:
             timer._scheduled = False
             timer._release()
