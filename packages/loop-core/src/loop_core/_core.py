@@ -1019,7 +1019,8 @@ def _run_handles(core: LoopCore, ready: list[Handle | None]) -> None:
         rest.extend(ready[index:])
         rest.extend(core._ready)
         core._ready = rest
-        core._ready_one_slot = True  # if it holds one handle (more: cleared)
+        # One slot if it holds at most one handle; more are cleared anyway.
+        core._ready_one_slot = True
         core._spare_ready = _empty_ready_list()
         core._spare_one_slot = True
         raise
