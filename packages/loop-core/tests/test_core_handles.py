@@ -8,7 +8,9 @@ import functools
 import gc
 import heapq
 import inspect
+import os
 import random
+import signal
 import socket
 import sys
 import weakref
@@ -52,7 +54,7 @@ class _HoldsItsHandle:
     through the handle, the shape of a protocol holding its timeout."""
 
     def __init__(self) -> None:
-        self.handle: Handle | None = None
+        self.handles: list[Handle] = []
 
     def fire(self) -> None:
         pass
@@ -74,17 +76,15 @@ def test_a_handle_that_ran_holds_nothing_back(loop: EventLoop) -> None:
     # would never be freed if the handle kept its callback after running.
     def make() -> _HoldsItsHandle:
         holder = _HoldsItsHandle()
-        holder.handle = loop.call_soon(holder.fire)
-        timer = loop.call_later(0, holder.fire)
-        holder.handle = timer
+        holder.handles.append(loop.call_soon(holder.fire))
+        holder.handles.append(loop.call_later(0, holder.fire))
+        # A timer due now is collected before the ready callbacks run, so
+        # both run in the iteration that stops the loop.
+        loop.call_soon(loop.stop)
+        loop.run_forever()
         return holder
 
-    def run_and_make() -> _HoldsItsHandle:
-        holder = make()
-        loop.run_until_complete(asyncio.sleep(0.01))
-        return holder
-
-    assert _cycle_is_collected(run_and_make)
+    assert _cycle_is_collected(make)
     handle = loop.call_soon(print, "x")
     loop.call_soon(loop.stop)
     loop.run_forever()
@@ -98,8 +98,10 @@ def test_a_handle_that_ran_holds_nothing_back(loop: EventLoop) -> None:
 def test_a_cancelled_handle_holds_nothing_back(loop: EventLoop) -> None:
     def make() -> _HoldsItsHandle:
         holder = _HoldsItsHandle()
-        holder.handle = loop.call_later(60, holder.fire)
-        holder.handle.cancel()
+        holder.handles.append(loop.call_later(60, holder.fire))
+        holder.handles.append(loop.call_soon(holder.fire))
+        for handle in holder.handles:
+            handle.cancel()
         return holder
 
     assert _cycle_is_collected(make)
@@ -114,7 +116,7 @@ def test_a_cycle_through_a_handles_context_is_collected(loop: EventLoop) -> None
         holder = _HoldsItsHandle()
         context = contextvars.copy_context()
         context.run(var.set, holder)
-        holder.handle = context.run(loop.call_soon, print)
+        holder.handles.append(context.run(loop.call_soon, print))
         loop.call_soon(loop.stop)
         loop.run_forever()
         return holder
@@ -123,23 +125,18 @@ def test_a_cycle_through_a_handles_context_is_collected(loop: EventLoop) -> None
 
 
 def test_handles_still_pending_when_the_loop_closes_hold_nothing_back() -> None:
-    loop = EventLoop()
-
     def make() -> _HoldsItsHandle:
+        loop = EventLoop()
         holder = _HoldsItsHandle()
-        holder.handle = loop.call_later(60, holder.fire)
-        loop.call_soon(holder.fire)
+        holder.handles.append(loop.call_later(60, holder.fire))
+        holder.handles.append(loop.call_soon(holder.fire))
+        loop.close()
         return holder
 
-    holder = make()
-    loop.close()
-    ref = weakref.ref(holder)
-    del holder
-    gc.collect()
-    assert ref() is None
+    assert _cycle_is_collected(make)
 
 
-def test_readers_and_signal_handlers_run_again_and_again(loop: EventLoop) -> None:
+def test_readers_run_again_and_again(loop: EventLoop) -> None:
     # Handles the loop runs at every event keep their callback.
     left, right = socket.socketpair()
     seen: list[bytes] = []
@@ -157,6 +154,28 @@ def test_readers_and_signal_handlers_run_again_and_again(loop: EventLoop) -> Non
         loop.run_forever()
         assert loop.remove_reader(left)
     assert seen == [b"first", b"again", b"again"]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="needs SIGUSR1")
+def test_signal_handlers_run_again_and_again(loop: EventLoop) -> None:
+    received: list[int] = []
+
+    def on_signal() -> None:
+        received.append(len(received))
+        if len(received) == 3:
+            loop.stop()
+        else:
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    loop.add_signal_handler(signal.SIGUSR1, on_signal)
+    try:
+        loop.call_soon(os.kill, os.getpid(), signal.SIGUSR1)
+        guard = loop.call_later(10, loop.stop)
+        loop.run_forever()
+        guard.cancel()
+    finally:
+        assert loop.remove_signal_handler(signal.SIGUSR1)
+    assert received == [0, 1, 2]
 
 
 def test_get_context_returns_the_given_context(loop: EventLoop) -> None:
