@@ -234,7 +234,12 @@ class Handle:
             loop.call_exception_handler(report)
         if not self._repeats:
             # Run once: it holds nothing from now on (see the note above).
-            self._release()
+            # What _release() does, spelled out: interpreted, a method call
+            # per callback costs more than the four assignments.
+            self._callback = None
+            self._args = None
+            self._context = None
+            self._loop = None
         if _INTERPRETED:
             # A traceback stored by the callback (a failed Task step) links
             # back to this frame: holding the callback here would make
