@@ -136,6 +136,29 @@ def test_handles_still_pending_when_the_loop_closes_hold_nothing_back() -> None:
     assert _cycle_is_collected(make)
 
 
+@pytest.mark.parametrize("ending", ["remove_reader", "add_reader", "close"])
+def test_an_error_callback_is_let_go_with_its_reader(loop: EventLoop, ending: str) -> None:
+    left, right = socket.socketpair()
+    event_loop = EventLoop() if ending == "close" else loop
+    holder = _HoldsItsHandle()
+    try:
+        event_loop.add_reader_with_errors(left, print, holder.fire)
+        if ending == "remove_reader":
+            assert event_loop.remove_reader(left)
+        elif ending == "add_reader":
+            event_loop.add_reader(left, print)
+        else:
+            event_loop.close()
+        gone = weakref.ref(holder)
+        del holder
+        assert gone() is None
+    finally:
+        event_loop.remove_reader(left)
+        event_loop.close()
+        left.close()
+        right.close()
+
+
 def test_readers_run_again_and_again(loop: EventLoop) -> None:
     # Handles the loop runs at every event keep their callback.
     left, right = socket.socketpair()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import errno
 import gc
 import importlib.metadata
 import inspect
@@ -11,6 +12,7 @@ import math
 import os
 import signal
 import socket
+import struct
 import threading
 import time
 import warnings
@@ -229,6 +231,125 @@ def test_add_reader_replaces_previous_callback(loop: EventLoop) -> None:
         assert calls == ["new"]
     finally:
         loop.remove_reader(right)
+        left.close()
+        right.close()
+
+
+def _connected_pair() -> tuple[socket.socket, socket.socket]:
+    """Both ends of a TCP connection on 127.0.0.1: the accepted one, then the dialling one."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        dialling = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+    accepted.setblocking(False)
+    return accepted, dialling
+
+
+def _reset(sock: socket.socket) -> None:
+    # SO_LINGER with a zero timeout turns close() into a RST.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def _run_until_called(loop: EventLoop, calls: list[str], deadline: float = 5.0) -> None:
+    """Run *loop* until a callback was recorded in *calls* (or *deadline* passed)."""
+
+    def check() -> None:
+        if calls or loop.time() > end:
+            loop.stop()
+        else:
+            loop.call_later(0.001, check)
+
+    end = loop.time() + deadline
+    loop.call_soon(check)
+    loop.run_forever()
+
+
+@pytest.mark.parametrize("poller", available_pollers())
+@pytest.mark.parametrize("queued", [b"", b"before the reset"])
+def test_a_reset_reaches_the_error_callback_where_the_poller_tells_errors(
+    poller: str, queued: bytes
+) -> None:
+    loop = EventLoop(poller=poller)
+    accepted, dialling = _connected_pair()
+    calls: list[str] = []
+    try:
+        if queued:
+            dialling.sendall(queued)
+        _reset(dialling)
+        loop.add_reader_with_errors(
+            accepted, lambda: calls.append("readable"), lambda: calls.append("error")
+        )
+        _run_until_called(loop, calls)
+        loop.remove_reader(accepted)
+        if poller == "epoll":
+            assert calls[0] == "error"
+            # The loop reads nothing itself: the data and the error wait.
+            if queued:
+                assert accepted.recv(100) == queued
+            assert accepted.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNRESET
+        else:
+            assert calls[0] == "readable"
+            if queued:
+                assert accepted.recv(100) == queued
+            with pytest.raises(ConnectionResetError):
+                accepted.recv(100)
+    finally:
+        accepted.close()
+        loop.close()
+
+
+def test_remove_reader_drops_the_error_callback_too(loop: EventLoop) -> None:
+    accepted, dialling = _connected_pair()
+    calls: list[str] = []
+    try:
+        loop.add_reader_with_errors(
+            accepted, lambda: calls.append("readable"), lambda: calls.append("error")
+        )
+        assert loop.remove_reader(accepted)
+        assert not loop.remove_reader(accepted)
+        _reset(dialling)
+        # The error stays pending in the socket, so a watcher would hear of
+        # it on the first poll; a second watch afterwards does.
+        loop.call_soon(loop.call_soon, loop.stop)
+        loop.run_forever()
+        assert calls == []
+        loop.add_reader(accepted, lambda: calls.append("plain reader"))
+        _run_until_called(loop, calls)
+        assert set(calls) == {"plain reader"}
+    finally:
+        loop.remove_reader(accepted)
+        accepted.close()
+
+
+def test_add_reader_replaces_an_error_callback(loop: EventLoop) -> None:
+    accepted, dialling = _connected_pair()
+    calls: list[str] = []
+    try:
+        loop.add_reader_with_errors(
+            accepted, lambda: calls.append("readable"), lambda: calls.append("error")
+        )
+        loop.add_reader(accepted, lambda: calls.append("new reader"))
+        _reset(dialling)
+        _run_until_called(loop, calls)
+        assert calls[0] == "new reader"
+        assert "error" not in calls
+    finally:
+        loop.remove_reader(accepted)
+        accepted.close()
+
+
+def test_add_reader_with_errors_refuses_bad_input(loop: EventLoop) -> None:
+    left, right = socket.socketpair()
+    try:
+        with pytest.raises(TypeError):
+            loop.add_reader_with_errors(left, print, "not callable")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="Invalid file"):
+            loop.add_reader_with_errors(-1, print, print)
+        assert not loop.remove_reader(left)  # nothing was left half-registered
+        loop.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            loop.add_reader_with_errors(left, print, print)
+    finally:
         left.close()
         right.close()
 

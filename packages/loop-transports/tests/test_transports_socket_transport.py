@@ -8,6 +8,7 @@ fixture fails a test that leaks a descriptor or calls the exception handler.
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import hashlib
 import logging
@@ -482,6 +483,50 @@ def test_reset_mid_write_reaches_connection_lost_once(any_loop: asyncio.Abstract
             transport.close()
             await asyncio.sleep(0.01)
             assert client.events.count("lost") == 1
+
+    run(any_loop, main())
+
+
+@pytest.mark.parametrize("queued", [b"", b"sent before the reset"])
+@pytest.mark.parametrize("paused", [False, True], ids=["reading", "paused"])
+def test_a_peer_reset_reaches_connection_lost_after_the_data_before_it(
+    any_loop: asyncio.AbstractEventLoop, queued: bytes, paused: bool
+) -> None:
+    # Paused, the reset arrives with the data still queued in the socket:
+    # the data is delivered first all the same, then the reset.
+    async def main() -> None:
+        protocols: list[Recorder] = []
+
+        def factory() -> Recorder:
+            protocols.append(Recorder())
+            return protocols[-1]
+
+        server = await any_loop.create_server(factory, "127.0.0.1", 0)
+        async with server:
+            client = socket.create_connection(server.sockets[0].getsockname())
+            while not protocols or protocols[0].transport is None:
+                await asyncio.sleep(0.001)
+            served = protocols[0]
+            assert served.transport is not None
+            if paused:
+                served.transport.pause_reading()
+            client.sendall(queued)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()
+            if paused:
+                await asyncio.sleep(0.05)  # the reset is in by then, in the same socket
+                assert not served.lost.done()
+                served.transport.resume_reading()
+            exc = await served.lost
+            assert bytes(served.data) == queued
+            assert isinstance(exc, ConnectionResetError)
+            assert exc.errno == errno.ECONNRESET
+            assert exc.strerror == os.strerror(errno.ECONNRESET)
+            assert served.events == ["made", "lost"]
+            told_by_poller = "epoll" in loop_core.available_pollers()
+            if isinstance(any_loop, loop_core.EventLoop) and told_by_poller:
+                # Not raised by a read.
+                assert exc.__traceback__ is None
 
     run(any_loop, main())
 

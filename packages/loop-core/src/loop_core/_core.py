@@ -37,6 +37,7 @@ from mypy_extensions import mypyc_attr
 
 from loop_core._wakeup import Wakeup
 from loop_core.pollers import (
+    _FAILED,
     _HANGS_UP,
     _WAKES_READER,
     _WAKES_WRITER,
@@ -759,17 +760,27 @@ def _watch(core: LoopCore, watchers: dict[int, Handle], fd: int, handle: Handle)
         raise
     if previous is not None:
         previous.cancel()
+        if core._error_readers and watchers is core._readers:
+            _forget_error_reader(core, fd)
 
 
 def _unwatch(core: LoopCore, watchers: dict[int, Handle], fd: int) -> bool:
     handle = watchers.pop(fd, None)
     if handle is None:
         return False
+    if core._error_readers and watchers is core._readers:
+        _forget_error_reader(core, fd)
     _update_interest(core, fd)
     if core._watched_objects and fd not in core._registered:
         core._watched_objects.pop(fd, None)
     handle.cancel()
     return True
+
+
+def _forget_error_reader(core: LoopCore, fd: int) -> None:
+    on_error = core._error_readers.pop(fd, None)
+    if on_error is not None:
+        on_error.cancel()
 
 
 def _watched_fileno(core: LoopCore, fd: Any) -> int:
@@ -828,11 +839,13 @@ def _dispatch_io(
     wakes_reader: int,
     wakes_writer: int,
     hangs_up: int,
+    fails: int,
 ) -> None:
     """Queue the watchers of the ready descriptors. *events* pairs each with
     a mask: a poller's EVENT_READ/EVENT_WRITE, or epoll's own flags (the
     core's epoll list as it comes); *wakes_reader* and *wakes_writer* say
-    which bits wake which watcher, *hangs_up* which say the peer closed."""
+    which bits wake which watcher, *hangs_up* which say the peer closed,
+    *fails* which say an error is pending (0: the poller cannot tell)."""
     ready = core._ready
     for fd, mask in events:
         watched = False
@@ -843,6 +856,8 @@ def _dispatch_io(
                 if reader._cancelled:
                     _unwatch(core, core._readers, fd)
                 else:
+                    if mask & fails and core._error_readers:
+                        reader = core._error_readers.get(fd, reader)
                     ready.append(reader)
         if mask & wakes_writer:
             writer = core._writers.get(fd)
@@ -951,14 +966,15 @@ def _run_once(core: LoopCore) -> None:
             # Native calls, and epoll's list as it comes: no second list.
             flagged = epoll.poll_flags(_poll_timeout(core))
             if flagged:
-                _dispatch_io(core, flagged, _WAKES_READER, _WAKES_WRITER, _HANGS_UP)
+                _dispatch_io(core, flagged, _WAKES_READER, _WAKES_WRITER, _HANGS_UP, _FAILED)
         else:
             events = (
                 _virtual_poll(core) if core._virtual else core._poller.poll(_poll_timeout(core))
             )
             if events:
-                # A poller's mask cannot tell a hang-up: every event may be one.
-                _dispatch_io(core, events, EVENT_READ, EVENT_WRITE, ~0)
+                # A poller's mask cannot tell a hang-up: every event may be
+                # one; nor an error, which a read then finds for itself.
+                _dispatch_io(core, events, EVENT_READ, EVENT_WRITE, ~0, 0)
     if core._timers:
         _collect_due_timers(core)
     # What is ready now runs in this iteration; what it schedules goes to the
@@ -1074,6 +1090,9 @@ class LoopCore:
     _timers: list[TimerHandle]
     _cancelled_timers: int
     _readers: dict[int, Handle]
+    # What runs instead of a reader when the poller reports an error on its
+    # descriptor (add_reader_with_errors); a subset of _readers' keys.
+    _error_readers: dict[int, Handle]
     _writers: dict[int, Handle]
     _registered: dict[int, int]
     _edge_poller: EdgePoller | None
@@ -1112,6 +1131,7 @@ class LoopCore:
         self._timers = []
         self._cancelled_timers = 0
         self._readers = {}
+        self._error_readers = {}
         self._writers = {}
         self._registered = {}
         # Our own epoll poller exactly (not a subclass or a wrapper): the core
@@ -1269,6 +1289,29 @@ class LoopCore:
             Handle(callback, args, self, None, self._debug),
         )
 
+    def add_reader_with_errors(
+        self, fd: Any, callback: Callable[[], object], on_error: Callable[[], object]
+    ) -> None:
+        """``add_reader(fd, callback)``, but call *on_error* instead of
+        *callback* when the poller reports an error pending on *fd*.
+
+        A stream socket reset by its peer reports one: *on_error* can fetch
+        it with ``getsockopt(SOL_SOCKET, SO_ERROR)`` rather than have a read
+        raise it (data queued before the reset is still readable first).
+        Pollers that cannot tell errors apart (all but epoll) call
+        *callback*, whose read then finds the error. ``remove_reader(fd)``
+        and another ``add_reader(fd, ...)`` drop both.
+        """
+        if self._closed:
+            _raise_closed()
+        check_callback(callback, "add_reader_with_errors")
+        check_callback(on_error, "add_reader_with_errors")
+        number = _watched_fileno(self, fd)
+        _watch(self, self._readers, number, Handle(callback, (), self, None, self._debug))
+        handle = Handle(on_error, (), self, None, self._debug)
+        handle._repeats = True
+        self._error_readers[number] = handle
+
     def remove_reader(self, fd: Any) -> bool:
         """Stop watching *fd* for reading; return whether it was watched."""
         if self._closed:
@@ -1367,7 +1410,7 @@ class LoopCore:
             timer._release()
         self._timers.clear()
         self._cancelled_timers = 0
-        for watchers in (self._readers, self._writers):
+        for watchers in (self._readers, self._error_readers, self._writers):
             for watcher in watchers.values():
                 watcher._release()
             watchers.clear()

@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "CancellableHandle",
+    "ErrorReportingLoop",
     "FileDescriptorLoop",
     "FutureLike",
     "SchedulingLoop",
@@ -110,3 +111,13 @@ class FileDescriptorLoop(SchedulingLoop, Protocol):
     def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None: ...
 
     def remove_writer(self, fd: Any) -> bool: ...
+
+
+class ErrorReportingLoop(FileDescriptorLoop, Protocol):
+    """A :class:`FileDescriptorLoop` that tells a reader of an error pending
+    on its descriptor (loop-core's loops; see
+    :meth:`loop_core.EventLoop.add_reader_with_errors`)."""
+
+    def add_reader_with_errors(
+        self, fd: Any, callback: Callable[[], object], on_error: Callable[[], object]
+    ) -> None: ...

@@ -40,6 +40,9 @@ _EPOLLERR: Final[int] = getattr(select, "EPOLLERR", 0x008)
 # The flags of an edge-triggered entry that say its peer closed or it failed:
 # a reader then finds the end of stream or an error, however often it reads.
 _HANGS_UP: Final = _EPOLLRDHUP | _EPOLLHUP | _EPOLLERR
+# The flag that says a descriptor has an error pending (a stream socket reset
+# by its peer): a read would raise it, once the data queued before it is read.
+_FAILED: Final = _EPOLLERR
 # What wakes a reader and what wakes a writer: anything but "writable" (EPOLLIN,
 # EPOLLHUP, EPOLLERR) for the first, anything but "readable" for the second.
 _WAKES_READER: Final = ~_EPOLLOUT
