@@ -487,18 +487,29 @@ def test_reset_mid_write_reaches_connection_lost_once(any_loop: asyncio.Abstract
     run(any_loop, main())
 
 
+class Answering(Recorder):
+    """Answers every chunk it receives."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        assert self.transport is not None
+        self.transport.write(b"answer to " + data)
+
+
 @pytest.mark.parametrize("queued", [b"", b"sent before the reset"])
 @pytest.mark.parametrize("paused", [False, True], ids=["reading", "paused"])
+@pytest.mark.parametrize("protocol", [Recorder, Answering])
 def test_a_peer_reset_reaches_connection_lost_after_the_data_before_it(
-    any_loop: asyncio.AbstractEventLoop, queued: bytes, paused: bool
+    any_loop: asyncio.AbstractEventLoop, queued: bytes, paused: bool, protocol: type[Recorder]
 ) -> None:
     # Paused, the reset arrives with the data still queued in the socket:
-    # the data is delivered first all the same, then the reset.
+    # the data is delivered first all the same, then the reset (an answer
+    # written to the reset peer fails for the reset too).
     async def main() -> None:
         protocols: list[Recorder] = []
 
         def factory() -> Recorder:
-            protocols.append(Recorder())
+            protocols.append(protocol())
             return protocols[-1]
 
         server = await any_loop.create_server(factory, "127.0.0.1", 0)

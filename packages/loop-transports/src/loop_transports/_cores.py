@@ -54,6 +54,11 @@ __all__ = [
 ]
 
 _SHUT_WR: Final = socket.SHUT_WR
+# Compiled, a module's attribute (socket.socket) or a builtin (OSError) is
+# looked up by name at every use (about 250 instructions); these are read once.
+_SOCKET_CLASS: Final = socket.socket
+_BUFFERED_PROTOCOL: Final = asyncio.BufferedProtocol
+_OS_ERROR: Final = OSError
 _SOL_SOCKET: Final = int(socket.SOL_SOCKET)
 _SO_ERROR: Final = int(socket.SO_ERROR)
 # A socket's recv() and send() parse their arguments into a tuple first
@@ -66,13 +71,6 @@ _PLAIN_SEND: Final[object] = _socket.socket.send
 _read: Final = os.read
 _write: Final = os.write
 _warn: Final = warnings.warn
-
-try:
-    from fcntl import ioctl as _ioctl
-    from termios import FIONREAD as _FIONREAD
-except ImportError:  # not POSIX: no loop there reports errors (see read_failed)
-    pass
-_NO_BYTES_QUEUED: Final = bytes(4)  # FIONREAD's int of zero, as ioctl() fills it in
 
 # An error's message, once per errno: os.strerror() decodes it from the
 # locale on every call (about 2,000 instructions).
@@ -123,13 +121,19 @@ _SOCKET_SLOTS_KNOWN: Final = getattr(socket.socket, "__slots__", None) == [
 _new_c_socket: Final[Callable[[type], Any]] = _socket.socket.__new__
 _init_c_socket: Final[Callable[..., None]] = _socket.socket.__init__
 _close_c_socket: Final[Callable[[Any], None]] = _socket.socket.close
+# The C socket's methods, called on an exact socket.socket without looking
+# them up on it first (about 200 instructions a call).
+_accept_c_socket: Final[Callable[[Any], tuple[int, Any]]] = vars(_socket.socket)["_accept"]
+_setblocking_c_socket: Final[Callable[[Any, bool], None]] = _socket.socket.setblocking
+_setsockopt_c_socket: Final[Callable[[Any, int, int, int], None]] = _socket.socket.setsockopt
+_new_object: Final[Callable[[type], Any]] = object.__new__
 
 
 def _socket_from_descriptor(family: int, kind: int, proto: int, fd: int) -> socket.socket:
     """``socket.socket(family, kind, proto, fd)``, made without its Python frame."""
     if not _SOCKET_SLOTS_KNOWN:
         return socket.socket(family, kind, proto, fd)
-    sock: Any = _new_c_socket(socket.socket)
+    sock: Any = _new_c_socket(_SOCKET_CLASS)
     _init_c_socket(sock, family, kind, proto, fd)
     sock._io_refs = 0
     sock._closed = False
@@ -139,7 +143,7 @@ def _socket_from_descriptor(family: int, kind: int, proto: int, fd: int) -> sock
 
 def _close_file(fileobj: Any) -> None:
     """Close *fileobj* (a socket or a pipe's file object) as its close() would."""
-    if _SOCKET_SLOTS_KNOWN and type(fileobj) is socket.socket:
+    if _SOCKET_SLOTS_KNOWN and type(fileobj) is _SOCKET_CLASS:
         sock: Any = fileobj  # typeshed does not list socket.py's slots
         if sock._io_refs <= 0:
             sock._closed = True
@@ -195,23 +199,31 @@ def start_socket_transport(
     waiter: Any,
     server: Any,
     extra: dict[str, Any],
+    tcp: bool | None = None,
 ) -> None:
     """Set up *transport* over *sock* with the ``get_extra_info`` entries
     *extra*, make its core (``_core``) and set it going: a socket transport's
     ``__init__`` once *extra* is complete (*owner* is its public class).
 
+    *tcp* says whether *sock* is a TCP socket when the caller knows it and
+    has made *sock* non-blocking (an acceptor); ``None`` asks the socket.
     The protocol's ``connection_made`` runs on the next loop iteration. Done
     here, in compiled code, for the sake of servers with many short
     connections.
     """
     transport._extra = extra
     transport._sock = sock
-    if sock.gettimeout() != 0.0:
-        sock.setblocking(False)
+    if tcp is None:
+        if sock.gettimeout() != 0.0:
+            sock.setblocking(False)
+        tcp = RAW_TYPE(sock) == _SOCK_STREAM and is_inet(sock)
     # Small writes (requests, handshakes) must not wait for Nagle's timer.
-    if RAW_TYPE(sock) == _SOCK_STREAM and is_inet(sock):
+    if tcp:
         try:
-            sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+            if type(sock) is _SOCKET_CLASS:
+                _setsockopt_c_socket(sock, _IPPROTO_TCP, _TCP_NODELAY, 1)
+            else:
+                sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
         except OSError:
             pass
     core = StreamSocketCore(transport, loop, sock, protocol, server, read_size_for(protocol))
@@ -419,7 +431,7 @@ class TransportCore:
     def fatal_error(self, exc: BaseException, message: str) -> None:
         # A peer resetting or vanishing is ordinary network life: it reaches
         # connection_lost, and only debug mode logs it.
-        if isinstance(exc, OSError):
+        if isinstance(exc, _OS_ERROR):
             if self.loop.get_debug():
                 logger.debug("%r: %s", self.transport, message, exc_info=True)
         else:
@@ -620,6 +632,10 @@ class StreamSocketCore(StreamCore):
     raw_io: bool
     # The loop calls read_failed when a reset is pending (_reports_errors).
     hears_errors: bool
+    # The errno read_failed took from the socket (0: none). Data queued
+    # before the reset is still read first; the end of it is the reset,
+    # not an end of stream.
+    reset: int
 
     def __init__(
         self,
@@ -638,12 +654,15 @@ class StreamSocketCore(StreamCore):
         self.reading_small = False
         self.started = False
         kind = type(sock)
-        self.raw_io = (
-            _RAW_IO_POSSIBLE
-            and getattr(kind, "recv", None) is _PLAIN_RECV
-            and getattr(kind, "send", None) is _PLAIN_SEND
+        self.raw_io = _RAW_IO_POSSIBLE and (
+            kind is _SOCKET_CLASS
+            or (
+                getattr(kind, "recv", None) is _PLAIN_RECV
+                and getattr(kind, "send", None) is _PLAIN_SEND
+            )
         )
         self.hears_errors = _reports_errors(loop)
+        self.reset = 0
 
     def set_protocol(self, protocol: Any, read_size: int) -> None:
         self.remember_callbacks(protocol)
@@ -657,7 +676,7 @@ class StreamSocketCore(StreamCore):
         # every read costs a search of the protocol's class and instance. A
         # protocol without the method is told so when data comes, as asyncio
         # does (read_ready then asks the protocol itself).
-        self.buffered = buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self.buffered = buffered = isinstance(protocol, _BUFFERED_PROTOCOL)
         self.get_buffer = _bound_or_none(protocol, "get_buffer") if buffered else None
         self.deliver = _bound_or_none(protocol, "buffer_updated" if buffered else "data_received")
 
@@ -696,23 +715,20 @@ class StreamSocketCore(StreamCore):
         error pending on the socket (a reset): the read that would raise it
         costs an exception with a traceback entry and a message decoded from
         the locale, which a server with many short connections pays for
-        each one."""
+        each one. The error is taken from the socket instead, and the read
+        that follows returns what was queued before it, then the end."""
         if self.conn_lost or not self.started:
             return
-        # Data that came before the reset is still delivered first, as reads
-        # would: the error waits in the socket until nothing is queued.
-        # A writable buffer: given bytes, ioctl() first fails to parse them
-        # as one, an exception (about 4,000 instructions).
-        queued = bytearray(4)
-        _ioctl(self.fd, _FIONREAD, queued)
-        if queued != _NO_BYTES_QUEUED:
-            self.read_ready()
-            return
-        error: int = self.sock.getsockopt(_SOL_SOCKET, _SO_ERROR)
-        if not error:
-            self.read_ready()  # taken meanwhile (by a send): the read tells
-            return
-        self.fatal_error(_os_error(error), "Fatal read error on socket transport")
+        if not self.reset:
+            self.reset = self.sock.getsockopt(_SOL_SOCKET, _SO_ERROR)
+        self.read_ready()
+
+    def fatal_error(self, exc: BaseException, message: str) -> None:
+        if self.reset and isinstance(exc, _OS_ERROR) and exc.errno != self.reset:
+            # Taken from the socket, the reset no longer fails the calls
+            # made since (a send says EPIPE): it is what they failed for.
+            exc = _os_error(self.reset)
+        TransportCore.fatal_error(self, exc, message)
 
     def read_ready(self) -> None:
         if self.conn_lost or not self.started:
@@ -746,7 +762,10 @@ class StreamSocketCore(StreamCore):
             self.fatal_error(exc, "Fatal read error on socket transport")
             return
         if not received:
-            self.eof_received()
+            if self.reset:
+                self.fatal_error(_os_error(self.reset), "Fatal read error on socket transport")
+            else:
+                self.eof_received()
             return
         if buffer is None:
             self.size_next_read(len(received))
@@ -1116,7 +1135,11 @@ class Acceptor:
         self.family = RAW_FAMILY(listener)
         self.type = RAW_TYPE(listener)
         self.proto: int = listener.proto
-        self.plain = type(listener) is socket.socket
+        self.plain = type(listener) is _SOCKET_CLASS
+        # Fixed for the server's life: read once, not per connection.
+        self.protocol_factory: Any = server._protocol_factory
+        self.tls = server._ssl_context is not None
+        self.tcp = self.type == _SOCK_STREAM and self.family in _INET_FAMILIES
 
     def ready(self) -> None:
         server = self.server
@@ -1128,10 +1151,12 @@ class Acceptor:
             # readiness event usually finds nobody waiting.
             try:
                 if self.plain:
-                    fd, address = listener._accept()
+                    fd, address = _accept_c_socket(listener)
                     conn = _socket_from_descriptor(self.family, self.type, self.proto, fd)
+                    _setblocking_c_socket(conn, False)
                 else:
                     conn, address = listener.accept()
+                    conn.setblocking(False)
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
             except OSError as exc:
@@ -1139,15 +1164,14 @@ class Acceptor:
                     raise
                 server._pause_accepting(listener, exc)
                 return
-            conn.setblocking(False)
-            if server._ssl_context is not None:
+            if self.tls:
                 server._start_handshake(conn, address)
             else:
                 self.make_transport(conn, address)
 
     def make_transport(self, conn: Any, address: Any) -> None:
         try:
-            protocol = self.server._protocol_factory()
+            protocol = self.protocol_factory()
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -1163,6 +1187,8 @@ class Acceptor:
         # interpreted frame: its entries here are complete (the peer's
         # address came with the connection).
         cls = self.transport_class
-        transport = cls.__new__(cls)
+        transport = _new_object(cls)
         extra = {"socket": conn, "peername": address}
-        start_socket_transport(transport, cls, self.loop, conn, protocol, None, self.server, extra)
+        start_socket_transport(
+            transport, cls, self.loop, conn, protocol, None, self.server, extra, self.tcp
+        )
