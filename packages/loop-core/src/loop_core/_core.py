@@ -1307,8 +1307,11 @@ class LoopCore:
         check_callback(callback, "add_reader_with_errors")
         check_callback(on_error, "add_reader_with_errors")
         number = _watched_fileno(self, fd)
-        _watch(self, self._readers, number, Handle(callback, (), self, None, self._debug))
-        handle = Handle(on_error, (), self, None, self._debug)
+        reader = Handle(callback, (), self, None, self._debug)
+        _watch(self, self._readers, number, reader)
+        # One registration, one context: what either callback sets in it,
+        # the other sees, as for a single reader.
+        handle = Handle(on_error, (), self, reader._context, self._debug)
         handle._repeats = True
         self._error_readers[number] = handle
 

@@ -186,7 +186,8 @@ def shortcut(instance: object, owner: type, name: str, target: Callable[..., obj
     an instance attribute spares that interpreted call on every message
     (about 300 instructions). A subclass that overrides the method keeps it.
     """
-    if getattr(type(instance), name) is getattr(owner, name):
+    kind = type(instance)
+    if kind is owner or getattr(kind, name) is getattr(owner, name):
         setattr(instance, name, target)
 
 
