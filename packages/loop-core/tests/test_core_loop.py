@@ -264,6 +264,13 @@ def _run_until_called(loop: EventLoop, calls: list[str], deadline: float = 5.0) 
     loop.run_forever()
 
 
+def _record_readiness(loop: EventLoop, sock: socket.socket, calls: list[str]) -> None:
+    """Watch *sock* with errors told apart, recording "readable" or "error" in *calls*."""
+    loop.add_reader_with_errors(
+        sock, lambda: calls.append("readable"), lambda: calls.append("error")
+    )
+
+
 @pytest.mark.parametrize("poller", available_pollers())
 @pytest.mark.parametrize("queued", [b"", b"before the reset"])
 def test_a_reset_reaches_the_error_callback_where_the_poller_tells_errors(
@@ -276,9 +283,7 @@ def test_a_reset_reaches_the_error_callback_where_the_poller_tells_errors(
         if queued:
             dialling.sendall(queued)
         _reset(dialling)
-        loop.add_reader_with_errors(
-            accepted, lambda: calls.append("readable"), lambda: calls.append("error")
-        )
+        _record_readiness(loop, accepted, calls)
         _run_until_called(loop, calls)
         loop.remove_reader(accepted)
         if poller == "epoll":
@@ -302,9 +307,7 @@ def test_remove_reader_drops_the_error_callback_too(loop: EventLoop) -> None:
     accepted, dialling = _connected_pair()
     calls: list[str] = []
     try:
-        loop.add_reader_with_errors(
-            accepted, lambda: calls.append("readable"), lambda: calls.append("error")
-        )
+        _record_readiness(loop, accepted, calls)
         assert loop.remove_reader(accepted)
         assert not loop.remove_reader(accepted)
         _reset(dialling)
@@ -325,9 +328,7 @@ def test_add_reader_replaces_an_error_callback(loop: EventLoop) -> None:
     accepted, dialling = _connected_pair()
     calls: list[str] = []
     try:
-        loop.add_reader_with_errors(
-            accepted, lambda: calls.append("readable"), lambda: calls.append("error")
-        )
+        _record_readiness(loop, accepted, calls)
         loop.add_reader(accepted, lambda: calls.append("new reader"))
         _reset(dialling)
         _run_until_called(loop, calls)

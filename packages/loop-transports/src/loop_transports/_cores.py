@@ -54,6 +54,13 @@ __all__ = [
 ]
 
 _SHUT_WR: Final = socket.SHUT_WR
+# Names imported from _base (interpreted) are looked up in this module's
+# globals at every use; the ones used per connection or per read are copied
+# here once. A pipe's read size stays an object: it only goes to os.read().
+_DEFAULT_HIGH_WATER: Final = DEFAULT_HIGH_WATER
+_SOCKET_READ_SIZE: Final = SOCKET_READ_SIZE
+_MAX_READ_SIZE: Final[Any] = MAX_READ_SIZE
+_READ_SIZE_HINT: Final = READ_SIZE_HINT
 # Compiled, a module's attribute (socket.socket) or a builtin (OSError) is
 # looked up by name at every use (about 250 instructions); these are read once.
 _SOCKET_CLASS: Final = socket.socket
@@ -173,10 +180,10 @@ def read_size_for(protocol: object) -> int:
     # hasattr first: compiled, a getattr with a default makes and drops an
     # AttributeError when the attribute is missing (about 4,500 instructions
     # per connection); hasattr asks without one.
-    if not hasattr(protocol, READ_SIZE_HINT):
-        return SOCKET_READ_SIZE
-    size = getattr(protocol, READ_SIZE_HINT)
-    return size if type(size) is int and 0 < size <= SOCKET_READ_SIZE else SOCKET_READ_SIZE
+    if not hasattr(protocol, _READ_SIZE_HINT):
+        return _SOCKET_READ_SIZE
+    size = getattr(protocol, _READ_SIZE_HINT)
+    return size if type(size) is int and 0 < size <= _SOCKET_READ_SIZE else _SOCKET_READ_SIZE
 
 
 def shortcut(instance: object, owner: type, name: str, target: Callable[..., object]) -> None:
@@ -300,8 +307,8 @@ class TransportCore:
         self.paused = False
         self.reading = False
         self.writing = False
-        self.high_water = DEFAULT_HIGH_WATER
-        self.low_water = DEFAULT_HIGH_WATER // 4
+        self.high_water = _DEFAULT_HIGH_WATER
+        self.low_water = _DEFAULT_HIGH_WATER // 4
         self.protocol_paused = False
         if server is not None:
             server._clients.add(transport)
@@ -870,7 +877,7 @@ class ReadPipeCore(TransportCore):
 
     def read_ready(self) -> None:
         try:
-            data = _read(self.fd, MAX_READ_SIZE)
+            data = _read(self.fd, _MAX_READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
