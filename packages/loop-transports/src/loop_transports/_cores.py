@@ -763,6 +763,10 @@ class StreamSocketCore(StreamCore):
             else:
                 received = self.sock.recv(self.read_now)
         except (BlockingIOError, InterruptedError):
+            if self.reset:
+                # Nothing left and no end of stream: the error taken from
+                # the socket is what this read would have raised.
+                self.fatal_error(_os_error(self.reset), "Fatal read error on socket transport")
             return
         except (SystemExit, KeyboardInterrupt):
             raise
