@@ -10,6 +10,7 @@ import importlib.metadata
 import inspect
 import math
 import os
+import select
 import signal
 import socket
 import struct
@@ -244,10 +245,18 @@ def _connected_pair() -> tuple[socket.socket, socket.socket]:
     return accepted, dialling
 
 
-def _reset(sock: socket.socket) -> None:
+def _reset(sock: socket.socket, peer: socket.socket) -> None:
+    """Close *sock* with a RST and wait until *peer* has it pending."""
     # SO_LINGER with a zero timeout turns close() into a RST.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
+    # Loopback delivers it at once, unless the kernel defers it to a thread.
+    poller = select.poll()
+    poller.register(peer, select.POLLERR)
+    for _ in range(500):
+        if poller.poll(10):
+            return
+    raise AssertionError("the reset never arrived")
 
 
 def _run_until_called(loop: EventLoop, calls: list[str], deadline: float = 5.0) -> None:
@@ -282,7 +291,7 @@ def test_a_reset_reaches_the_error_callback_where_the_poller_tells_errors(
     try:
         if queued:
             dialling.sendall(queued)
-        _reset(dialling)
+        _reset(dialling, accepted)
         _record_readiness(loop, accepted, calls)
         _run_until_called(loop, calls)
         loop.remove_reader(accepted)
@@ -310,7 +319,7 @@ def test_remove_reader_drops_the_error_callback_too(loop: EventLoop) -> None:
         _record_readiness(loop, accepted, calls)
         assert loop.remove_reader(accepted)
         assert not loop.remove_reader(accepted)
-        _reset(dialling)
+        _reset(dialling, accepted)
         # The error stays pending in the socket, so a watcher would hear of
         # it on the first poll; a second watch afterwards does.
         loop.call_soon(loop.call_soon, loop.stop)
@@ -330,7 +339,7 @@ def test_add_reader_replaces_an_error_callback(loop: EventLoop) -> None:
     try:
         _record_readiness(loop, accepted, calls)
         loop.add_reader(accepted, lambda: calls.append("new reader"))
-        _reset(dialling)
+        _reset(dialling, accepted)
         _run_until_called(loop, calls)
         assert calls[0] == "new reader"
         assert "error" not in calls
