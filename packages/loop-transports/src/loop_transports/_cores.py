@@ -731,6 +731,10 @@ class StreamSocketCore(StreamCore):
             self.reset = self.sock.getsockopt(_SOL_SOCKET, _SO_ERROR)
         self.read_ready()
 
+    def report_reset(self) -> None:
+        """End with the error read_failed took, as the read would have."""
+        self.fatal_error(_os_error(self.reset), "Fatal read error on socket transport")
+
     def fatal_error(self, exc: BaseException, message: str) -> None:
         if self.reset and isinstance(exc, _OS_ERROR) and exc.errno != self.reset:
             # Taken from the socket, the reset no longer fails the calls
@@ -766,7 +770,7 @@ class StreamSocketCore(StreamCore):
             if self.reset:
                 # Nothing left and no end of stream: the error taken from
                 # the socket is what this read would have raised.
-                self.fatal_error(_os_error(self.reset), "Fatal read error on socket transport")
+                self.report_reset()
             return
         except (SystemExit, KeyboardInterrupt):
             raise
@@ -775,7 +779,7 @@ class StreamSocketCore(StreamCore):
             return
         if not received:
             if self.reset:
-                self.fatal_error(_os_error(self.reset), "Fatal read error on socket transport")
+                self.report_reset()
             else:
                 self.eof_received()
             return
@@ -1151,7 +1155,7 @@ class Acceptor:
         # Fixed for the server's life: read once, not per connection.
         self.protocol_factory: Any = server._protocol_factory
         self.tls = server._ssl_context is not None
-        self.tcp = self.type == _SOCK_STREAM and self.family in _INET_FAMILIES
+        self.tcp = self.type == _SOCK_STREAM and is_inet(listener)
 
     def ready(self) -> None:
         server = self.server
