@@ -8,9 +8,7 @@ import functools
 import gc
 import heapq
 import inspect
-import os
 import random
-import signal
 import socket
 import sys
 import weakref
@@ -177,28 +175,6 @@ def test_readers_run_again_and_again(loop: EventLoop) -> None:
         loop.run_forever()
         assert loop.remove_reader(left)
     assert seen == [b"first", b"again", b"again"]
-
-
-@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="needs SIGUSR1")
-def test_signal_handlers_run_again_and_again(loop: EventLoop) -> None:
-    received: list[int] = []
-
-    def on_signal() -> None:
-        received.append(len(received))
-        if len(received) == 3:
-            loop.stop()
-        else:
-            os.kill(os.getpid(), signal.SIGUSR1)
-
-    loop.add_signal_handler(signal.SIGUSR1, on_signal)
-    try:
-        loop.call_soon(os.kill, os.getpid(), signal.SIGUSR1)
-        guard = loop.call_later(10, loop.stop)
-        loop.run_forever()
-        guard.cancel()
-    finally:
-        assert loop.remove_signal_handler(signal.SIGUSR1)
-    assert received == [0, 1, 2]
 
 
 def test_get_context_returns_the_given_context(loop: EventLoop) -> None:
