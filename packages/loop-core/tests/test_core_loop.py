@@ -13,6 +13,7 @@ import os
 import select
 import signal
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -882,6 +883,55 @@ def test_extension_given_explicitly_is_used(loop: EventLoop) -> None:
         assert result == ("resolved-by-test", "80")
     finally:
         custom.close()
+
+
+def test_tls_server_protocol_is_the_tls_extensions(ssl_context_for_test: ssl.SSLContext) -> None:
+    # The loop hands itself and every argument to the extension, and gives
+    # back what it made; without loop-ssl the error names the package.
+    calls: list[tuple[Any, ...]] = []
+    made = asyncio.Protocol()
+
+    class TLS:
+        def __init__(self, owner: asyncio.AbstractEventLoop) -> None:
+            self.owner = owner
+
+        def tls_server_protocol(
+            self,
+            loop: asyncio.AbstractEventLoop,
+            protocol: asyncio.BaseProtocol,
+            sslcontext: ssl.SSLContext,
+            *,
+            ssl_handshake_timeout: float | None = None,
+            ssl_shutdown_timeout: float | None = None,
+        ) -> asyncio.BaseProtocol:
+            calls.append((loop, protocol, sslcontext, ssl_handshake_timeout, ssl_shutdown_timeout))
+            return made
+
+        def close(self) -> None:
+            pass
+
+    given = asyncio.Protocol()
+    custom = EventLoop(extensions={"tls": TLS})
+    try:
+        served = custom.tls_server_protocol(
+            given, ssl_context_for_test, ssl_handshake_timeout=5.0, ssl_shutdown_timeout=2.0
+        )
+        assert served is made
+        assert calls == [(custom, given, ssl_context_for_test, 5.0, 2.0)]
+    finally:
+        custom.close()
+    if "tls" not in discover_extensions():  # loop-core alone
+        bare = EventLoop()
+        try:
+            with pytest.raises(MissingExtensionError, match="pip install loop-ssl"):
+                bare.tls_server_protocol(given, ssl_context_for_test)
+        finally:
+            bare.close()
+
+
+@pytest.fixture
+def ssl_context_for_test() -> ssl.SSLContext:
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 
 
 def test_unknown_poller_is_rejected() -> None:

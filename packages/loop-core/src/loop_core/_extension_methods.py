@@ -560,6 +560,28 @@ class ExtensionMethods:
             ssl_shutdown_timeout=ssl_shutdown_timeout,
         )
 
+    def tls_server_protocol(
+        self,
+        protocol: asyncio.BaseProtocol,
+        sslcontext: ssl.SSLContext,
+        *,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> asyncio.BaseProtocol:
+        """The protocol for an accepted connection's transport that serves
+        TLS to *protocol*: it answers the handshake, then calls
+        ``protocol.connection_made`` with the TLS transport (a failed
+        handshake aborts the connection). What a server does with each
+        connection, without a task per connection as ``start_tls`` needs.
+        Needs loop-ssl."""
+        return self._tls("tls_server_protocol").tls_server_protocol(
+            self._as_loop(),
+            protocol,
+            sslcontext,
+            ssl_handshake_timeout=ssl_handshake_timeout,
+            ssl_shutdown_timeout=ssl_shutdown_timeout,
+        )
+
     def _as_loop(self) -> asyncio.AbstractEventLoop:
         # This mixin is only ever a base of EventLoop, an AbstractEventLoop.
         return cast("asyncio.AbstractEventLoop", self)

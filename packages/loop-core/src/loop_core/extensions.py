@@ -307,6 +307,16 @@ class TLSExtension(Protocol):
         ssl_shutdown_timeout: float | None = None,
     ) -> asyncio.Transport | None: ...
 
+    def tls_server_protocol(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        protocol: asyncio.BaseProtocol,
+        sslcontext: ssl.SSLContext,
+        *,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> asyncio.BaseProtocol: ...
+
 
 _discovered: dict[str, ExtensionFactory] | None = None
 

@@ -6,7 +6,9 @@ on our :class:`~loop_core.EventLoop` and on any other asyncio loop alike.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import ssl
 from collections.abc import Callable, Generator
 from typing import Any, Protocol, TypeVar
 
@@ -16,6 +18,7 @@ __all__ = [
     "FileDescriptorLoop",
     "FutureLike",
     "SchedulingLoop",
+    "TLSServingLoop",
     "TimerHandleLike",
 ]
 
@@ -121,3 +124,18 @@ class ErrorReportingLoop(FileDescriptorLoop, Protocol):
     def add_reader_with_errors(
         self, fd: Any, callback: Callable[[], object], on_error: Callable[[], object]
     ) -> None: ...
+
+
+class TLSServingLoop(Protocol):
+    """A loop that makes the protocol a TLS server gives each accepted
+    connection (loop-core's loops with loop-ssl installed; see
+    :meth:`loop_core.EventLoop.tls_server_protocol`)."""
+
+    def tls_server_protocol(
+        self,
+        protocol: asyncio.BaseProtocol,
+        sslcontext: ssl.SSLContext,
+        *,
+        ssl_handshake_timeout: float | None = None,
+        ssl_shutdown_timeout: float | None = None,
+    ) -> asyncio.BaseProtocol: ...

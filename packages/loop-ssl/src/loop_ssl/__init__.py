@@ -5,7 +5,7 @@ the ``tls`` extension), and with it every ``ssl=`` argument of
 loop-transports' connections, servers and streams.
 """
 
-from loop_ssl._extension import start_tls
+from loop_ssl._extension import start_tls, tls_server_protocol
 from loop_ssl._tls import (
     SSL_HANDSHAKE_TIMEOUT,
     SSL_SHUTDOWN_TIMEOUT,
@@ -25,4 +25,5 @@ __all__ = [
     "__version__",
     "remember_sessions",
     "start_tls",
+    "tls_server_protocol",
 ]

@@ -1,10 +1,11 @@
-"""loop-core's ``tls`` extension: ``loop.start_tls``.
+"""loop-core's ``tls`` extension: ``loop.start_tls`` and ``loop.tls_server_protocol``.
 
 Registered under the ``loop_core.extensions`` entry-point group. With it
 installed, the ``ssl=`` arguments of loop-transports (``create_connection``,
 ``create_server``, the Unix variants, the streams) and
-``StreamWriter.start_tls`` work on loop-core's loop, since they all upgrade a
-plain transport through ``start_tls``.
+``StreamWriter.start_tls`` work on loop-core's loop: they upgrade a plain
+transport through ``start_tls``, and a TLS server gives each connection it
+accepts the protocol of ``tls_server_protocol``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from typing import TYPE_CHECKING, cast
 
 from loop_ssl._layer import TLSLayer
 
-__all__ = ["TLSMethods", "create_extension", "start_tls"]
+__all__ = ["TLSMethods", "create_extension", "start_tls", "tls_server_protocol"]
 
 if TYPE_CHECKING:
     from loop_core.extensions import TLSExtension
+
+
+def _check_context(sslcontext: object) -> None:
+    if not isinstance(sslcontext, ssl.SSLContext):
+        raise TypeError(
+            f"sslcontext is expected to be an instance of ssl.SSLContext, got {sslcontext!r}"
+        )
 
 
 def _check_timeout(name: str, value: float | None) -> None:
@@ -43,10 +51,7 @@ async def start_tls(
     is not called (it already saw the plain connection), and ``None`` is
     returned when the transport was closed before the handshake could finish.
     """
-    if not isinstance(sslcontext, ssl.SSLContext):
-        raise TypeError(
-            f"sslcontext is expected to be an instance of ssl.SSLContext, got {sslcontext!r}"
-        )
+    _check_context(sslcontext)
     if not getattr(transport, "_start_tls_compatible", False):
         raise TypeError(f"transport {transport!r} is not supported by start_tls()")
     _check_timeout("ssl_handshake_timeout", ssl_handshake_timeout)
@@ -83,10 +88,47 @@ async def start_tls(
     return transport_for_app
 
 
+def tls_server_protocol(
+    loop: asyncio.AbstractEventLoop,
+    protocol: asyncio.BaseProtocol,
+    sslcontext: ssl.SSLContext,
+    *,
+    ssl_handshake_timeout: float | None = None,
+    ssl_shutdown_timeout: float | None = None,
+) -> asyncio.BaseProtocol:
+    """The protocol to give a connection a server accepted, so that it serves
+    TLS to *protocol*.
+
+    Given to the plain transport as its protocol from the start, it answers
+    the client's handshake, then calls ``protocol.connection_made`` with the
+    TLS transport. Nothing awaits it: a failed handshake aborts the
+    connection (reported to the loop's exception handler in debug mode, as
+    asyncio's servers do), and an exception from ``connection_made`` aborts
+    it and goes to the exception handler. ``start_tls`` would need a task
+    per connection for the same, and its waiter.
+    """
+    _check_context(sslcontext)
+    _check_timeout("ssl_handshake_timeout", ssl_handshake_timeout)
+    _check_timeout("ssl_shutdown_timeout", ssl_shutdown_timeout)
+    layer = TLSLayer(
+        loop,
+        protocol,
+        sslcontext,
+        None,
+        server_side=True,
+        call_connection_made=True,
+        handshake_timeout=ssl_handshake_timeout,
+        shutdown_timeout=ssl_shutdown_timeout,
+    )
+    # A protocol by its methods (a compiled class has no asyncio base).
+    return cast(asyncio.BaseProtocol, layer)
+
+
 class TLSMethods:
-    """The TLS methods of one loop: :func:`start_tls` itself, which takes the loop first."""
+    """The TLS methods of one loop: the functions above, which take the loop first."""
 
     start_tls = staticmethod(start_tls)
+    tls_server_protocol = staticmethod(tls_server_protocol)
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

@@ -80,6 +80,9 @@ class TLSLayer:
         self._server_side = server_side
         # asyncio treats an empty name as none: no SNI, no hostname check.
         self._server_hostname = server_hostname or None
+        # The layer starts the application itself once the handshake is
+        # done (start_tls's caller does otherwise): it then reports what
+        # would have gone to that caller (see _start_application).
         self._call_connection_made = call_connection_made
         self._handshake_timeout = (
             SSL_HANDSHAKE_TIMEOUT if handshake_timeout is None else handshake_timeout
@@ -276,6 +279,18 @@ class TLSLayer:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
+        elif waiter is None and self._call_connection_made and self._loop.get_debug():
+            # Nobody awaits the handshake (a server's connection, see
+            # tls_server_protocol): a bad peer, reported only when debugging,
+            # as asyncio's servers do.
+            self._loop.call_exception_handler(
+                {
+                    "message": "Error on transport creation for incoming connection"
+                    if self._server_side
+                    else "TLS handshake failed",
+                    "exception": exc,
+                }
+            )
         if self._transport is not None:
             self._transport.abort()
 
@@ -290,8 +305,8 @@ class TLSLayer:
         )
         self._state = "wrapped"
         self._app_connected = True
-        if self._call_connection_made:
-            self._app_protocol.connection_made(self._app_transport)
+        if self._call_connection_made and not self._start_application():
+            return
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -299,6 +314,33 @@ class TLSLayer:
         if self._incoming.pending:
             self._loop.call_soon(self._do_read)
         self._do_write()
+
+    def _start_application(self) -> bool:
+        """Call the application's ``connection_made``; whether it went well.
+
+        If it raises, the connection is aborted and the exception goes to
+        the loop's exception handler: the application's bug is never
+        silent, and nobody else is there to hear of it.
+        """
+        protocol = self._app_protocol
+        transport = self._app_transport
+        try:
+            protocol.connection_made(transport)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            if self._transport is not None:
+                self._transport.abort()
+            self._loop.call_exception_handler(
+                {
+                    "message": "Exception in protocol.connection_made()",
+                    "exception": exc,
+                    "transport": transport,
+                    "protocol": protocol,
+                }
+            )
+            return False
+        return True
 
     # Reading
 

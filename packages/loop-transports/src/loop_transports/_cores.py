@@ -1154,8 +1154,12 @@ class Acceptor:
         self.plain = type(listener) is _SOCKET_CLASS
         # Fixed for the server's life: read once, not per connection.
         self.protocol_factory: Any = server._protocol_factory
-        self.tls = server._ssl_context is not None
+        self.ssl_context: Any = server._ssl_context
+        self.tls = self.ssl_context is not None
         self.tcp = self.type == _SOCK_STREAM and is_inet(listener)
+        # Makes a TLS server's connection the protocol that answers the
+        # handshake, then starts the server's protocol (see Server).
+        self.serve_tls: Any = server._serve_tls
 
     def ready(self) -> None:
         server = self.server
@@ -1180,7 +1184,7 @@ class Acceptor:
                     raise
                 server._pause_accepting(listener, exc)
                 return
-            if self.tls:
+            if self.tls and self.serve_tls is None:
                 server._start_handshake(conn, address)
             else:
                 self.make_transport(conn, address)
@@ -1188,6 +1192,14 @@ class Acceptor:
     def make_transport(self, conn: Any, address: Any) -> None:
         try:
             protocol = self.protocol_factory()
+            if self.serve_tls is not None:
+                server = self.server
+                protocol = self.serve_tls(
+                    protocol,
+                    self.ssl_context,
+                    ssl_handshake_timeout=server._ssl_handshake_timeout,
+                    ssl_shutdown_timeout=server._ssl_shutdown_timeout,
+                )
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

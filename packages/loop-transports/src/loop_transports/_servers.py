@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import errno
+import functools
 import os
 import socket
 import stat
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
+from loop_core.extensions import discover_extensions
 from loop_transports._base import check_port, logger
 from loop_transports._connect import check_ssl_arguments, wrap_connected_socket
 from loop_transports._cores import Acceptor
@@ -67,6 +69,7 @@ class Server(asyncio.Server):
         self._clients: set[asyncio.BaseTransport] = set()
         self._waiters: list[asyncio.Future[None]] | None = []
         self._handshakes: set[asyncio.Task[Any]] = set()
+        self._serve_tls = None if ssl_context is None else _tls_server_protocol_of(loop)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} sockets={self.sockets!r}>"
@@ -242,6 +245,22 @@ class Server(asyncio.Server):
                 os.unlink(path)
             except OSError as exc:
                 logger.error("Unable to remove the Unix socket %r: %r", path, exc)
+
+
+def _tls_server_protocol_of(loop: asyncio.AbstractEventLoop) -> Callable[..., Any] | None:
+    """What makes an accepted connection's protocol serve TLS: the loop's
+    ``tls_server_protocol`` (loop-core's loops), else loop-ssl's own, which
+    needs only the loop's public methods. Each connection is then served
+    without a task; ``None`` (loop-ssl missing on another loop) leaves it to
+    that loop's ``start_tls``, in a task per connection.
+    """
+    method: Callable[..., Any] | None = getattr(loop, "tls_server_protocol", None)
+    if method is not None:
+        return method
+    factory = discover_extensions().get("tls")
+    if factory is None:
+        return None
+    return functools.partial(cast(Any, factory(loop)).tls_server_protocol, loop)
 
 
 def _inode(path: str | None) -> int | None:
