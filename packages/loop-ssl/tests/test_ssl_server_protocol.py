@@ -233,3 +233,52 @@ def test_a_server_on_another_loop_serves_tls_through_loop_ssl_too(
         run(foreign, main())
     finally:
         foreign.close()
+
+
+def test_a_client_on_another_loop_hears_the_server_after_its_connection_made(
+    server_context: ssl.SSLContext, client_context: ssl.SSLContext
+) -> None:
+    # loop-transports' create_connection on asyncio's own loop, against a
+    # TLS 1.2 server that speaks first: its greeting comes in the same read
+    # as its Finished message. Upgraded by asyncio's start_tls, the client's
+    # protocol got it before connection_made; loop-ssl's layer is used.
+    server_context.maximum_version = ssl.TLSVersion.TLSv1_2
+    network: Callable[[asyncio.AbstractEventLoop], Any] = discover_extensions()["network"]
+    foreign = asyncio.new_event_loop()
+
+    class Greeter(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(b"hello\n")
+
+    class Client(asyncio.Protocol):
+        def __init__(self) -> None:
+            self.events: list[str] = []
+            self.greeted = foreign.create_future()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.events.append("connection_made")
+
+        def data_received(self, data: bytes) -> None:
+            self.events.append("data_received")
+            if not self.greeted.done():
+                self.greeted.set_result(data)
+
+    async def main() -> list[str]:
+        server = await foreign.create_server(Greeter, "127.0.0.1", 0, ssl=server_context)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            transport, client = await network(foreign).create_connection(
+                foreign, Client, "127.0.0.1", port, ssl=client_context,
+                server_hostname="localhost",
+            )  # fmt: skip
+            assert await client.greeted == b"hello\n"
+            transport.close()
+            return list(client.events)
+
+    try:
+        for _ in range(5):
+            events = run(foreign, main())
+            assert events[0] == "connection_made", events
+    finally:
+        foreign.close()

@@ -15,8 +15,9 @@ import os
 import socket
 import ssl as _ssl
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
+from loop_core.extensions import discover_extensions
 from loop_transports._base import ConnectionOwner, check_port
 from loop_transports._socket_transport import SocketTransport
 
@@ -26,10 +27,24 @@ __all__ = [
     "create_connection",
     "create_unix_connection",
     "interleave_families",
+    "loop_ssl_for",
     "wrap_connected_socket",
 ]
 
 _AddrInfo = tuple[int, int, int, str, Any]
+
+
+def loop_ssl_for(loop: asyncio.AbstractEventLoop) -> Any | None:
+    """loop-ssl's ``tls`` extension for *loop*, a loop other than loop-core's
+    (whose own methods delegate to it); ``None`` if loop-ssl is not installed.
+
+    Our transports take TLS from loop-ssl on any loop: another loop's
+    ``start_tls`` (asyncio's) hands the data that came with the handshake's
+    last flight to the protocol before its caller could call
+    ``connection_made``, and calls private methods of asyncio's transports.
+    """
+    factory = discover_extensions().get("tls")
+    return None if factory is None else cast(Any, factory(loop))
 
 
 def check_ssl_arguments(
@@ -84,7 +99,12 @@ async def wrap_connected_socket(
                 tls_options["ssl_handshake_timeout"] = ssl_handshake_timeout
             if ssl_shutdown_timeout is not None:
                 tls_options["ssl_shutdown_timeout"] = ssl_shutdown_timeout
-            transport = await loop.start_tls(plain, protocol, context, **tls_options)
+            # loop-core's loop has tls_server_protocol and delegates to loop-ssl.
+            tls = None if hasattr(loop, "tls_server_protocol") else loop_ssl_for(loop)
+            if tls is None:
+                transport = await loop.start_tls(plain, protocol, context, **tls_options)
+            else:
+                transport = await tls.start_tls(loop, plain, protocol, context, **tls_options)
         except BaseException:
             plain.abort()
             raise

@@ -18,11 +18,10 @@ import socket
 import stat
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any
 
-from loop_core.extensions import discover_extensions
 from loop_transports._base import check_port, logger
-from loop_transports._connect import check_ssl_arguments, wrap_connected_socket
+from loop_transports._connect import check_ssl_arguments, loop_ssl_for, wrap_connected_socket
 from loop_transports._cores import Acceptor
 from loop_transports._socket_transport import SocketTransport
 
@@ -257,10 +256,8 @@ def _tls_server_protocol_of(loop: asyncio.AbstractEventLoop) -> Callable[..., An
     method: Callable[..., Any] | None = getattr(loop, "tls_server_protocol", None)
     if method is not None:
         return method
-    factory = discover_extensions().get("tls")
-    if factory is None:
-        return None
-    return functools.partial(cast(Any, factory(loop)).tls_server_protocol, loop)
+    tls = loop_ssl_for(loop)
+    return None if tls is None else functools.partial(tls.tls_server_protocol, loop)
 
 
 def _inode(path: str | None) -> int | None:
