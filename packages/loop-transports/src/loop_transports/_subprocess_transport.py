@@ -44,9 +44,14 @@ class _PipeEnd(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        # Straight to the owner's scheduling: this runs for every read of every pipe.
+        # This runs for every read of every pipe: once the process is
+        # connected, scheduled here rather than through the owner's _call
+        # (an interpreted call that packs its arguments into a tuple).
         owner = self._owner
-        owner._call(owner._protocol.pipe_data_received, self._fd, data)
+        if owner._pending_calls is None:
+            owner._loop.call_soon(owner._protocol.pipe_data_received, self._fd, data)
+        else:
+            owner._call(owner._protocol.pipe_data_received, self._fd, data)
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.disconnected = True
