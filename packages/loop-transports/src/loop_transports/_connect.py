@@ -35,14 +35,17 @@ _AddrInfo = tuple[int, int, int, str, Any]
 
 
 def loop_ssl_for(loop: asyncio.AbstractEventLoop) -> Any | None:
-    """loop-ssl's ``tls`` extension for *loop*, a loop other than loop-core's
-    (whose own methods delegate to it); ``None`` if loop-ssl is not installed.
+    """loop-ssl's ``tls`` extension for *loop* when the loop's own TLS
+    methods do not delegate to it; ``None`` for loop-core's loops (they do:
+    they have ``tls_server_protocol``) and where loop-ssl is not installed.
 
     Our transports take TLS from loop-ssl on any loop: another loop's
     ``start_tls`` (asyncio's) hands the data that came with the handshake's
     last flight to the protocol before its caller could call
     ``connection_made``, and calls private methods of asyncio's transports.
     """
+    if hasattr(loop, "tls_server_protocol"):
+        return None
     factory = discover_extensions().get("tls")
     return None if factory is None else cast(Any, factory(loop))
 
@@ -99,8 +102,7 @@ async def wrap_connected_socket(
                 tls_options["ssl_handshake_timeout"] = ssl_handshake_timeout
             if ssl_shutdown_timeout is not None:
                 tls_options["ssl_shutdown_timeout"] = ssl_shutdown_timeout
-            # loop-core's loop has tls_server_protocol and delegates to loop-ssl.
-            tls = None if hasattr(loop, "tls_server_protocol") else loop_ssl_for(loop)
+            tls = loop_ssl_for(loop)
             if tls is None:
                 transport = await loop.start_tls(plain, protocol, context, **tls_options)
             else:

@@ -1155,11 +1155,12 @@ class Acceptor:
         # Fixed for the server's life: read once, not per connection.
         self.protocol_factory: Any = server._protocol_factory
         self.ssl_context: Any = server._ssl_context
-        self.tls = self.ssl_context is not None
         self.tcp = self.type == _SOCK_STREAM and is_inet(listener)
         # Makes a TLS server's connection the protocol that answers the
-        # handshake, then starts the server's protocol (see Server).
+        # handshake, then starts the server's protocol (see Server); without
+        # it, a task per connection upgrades it with start_tls.
         self.serve_tls: Any = server._serve_tls
+        self.tls_by_task = self.ssl_context is not None and self.serve_tls is None
 
     def ready(self) -> None:
         server = self.server
@@ -1184,7 +1185,7 @@ class Acceptor:
                     raise
                 server._pause_accepting(listener, exc)
                 return
-            if self.tls and self.serve_tls is None:
+            if self.tls_by_task:
                 server._start_handshake(conn, address)
             else:
                 self.make_transport(conn, address)

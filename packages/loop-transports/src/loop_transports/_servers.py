@@ -253,11 +253,11 @@ def _tls_server_protocol_of(loop: asyncio.AbstractEventLoop) -> Callable[..., An
     without a task; ``None`` (loop-ssl missing on another loop) leaves it to
     that loop's ``start_tls``, in a task per connection.
     """
-    method: Callable[..., Any] | None = getattr(loop, "tls_server_protocol", None)
-    if method is not None:
-        return method
     tls = loop_ssl_for(loop)
-    return None if tls is None else functools.partial(tls.tls_server_protocol, loop)
+    if tls is not None:
+        return functools.partial(tls.tls_server_protocol, loop)
+    method: Callable[..., Any] | None = getattr(loop, "tls_server_protocol", None)
+    return method
 
 
 def _inode(path: str | None) -> int | None:
